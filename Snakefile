@@ -1,0 +1,25 @@
+# resnet-essence: ReLU collapse, plain against residual nets, gradient statistics, one figure
+# and a report whose verdicts are computed from the data. See README.md.
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/collapse.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/gradstats.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/report.md",
+        "results/report.html",
+        "results/figures/main.png",

@@ -1,0 +1,3 @@
+"""resnet-essence: experiments that test an essay's claims about why residual networks work."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,766 @@
+"""ReLU collapse of low-dimensional manifolds (the experiment of MobileNetV2, Fig. 1).
+
+A manifold X (points x in R^m) is embedded into R^n by a random matrix T (n x m), passed through an
+activation, and mapped back with the pseudo-inverse of T. The claims under test:
+
+* ReLU destroys parts of the manifold when n is small and preserves it when n is large;
+* a linear map loses nothing;
+* the residual form ``z + relu(z)`` loses nothing for every n, because it is invertible.
+
+Three numbers are measured for every random matrix, then averaged over matrices:
+
+``recoverable``
+    Fraction of points x at which x -> act(Tx + b) is locally injective, i.e. its Jacobian
+    ``diag(act'(Tx + b)) T`` has rank m. For ReLU that is exactly "the rows of T active at x
+    (Tx + b > 0) have rank m". Rank is decided with an explicit tolerance: a singular value counts
+    when it exceeds ``rank_tol`` (default 1e-6) times the largest singular value of the Jacobian.
+``recon_error``
+    Mean over points of ``||x_hat - x||`` divided by the mean ``||x||``, where
+    ``x_hat = pinv(T) (act(Tx + b) - b)``; subtracting ``b`` keeps the linear case exact with a
+    bias. For the residual form the exact elementwise inverse (:func:`invert_residual`) is applied
+    before the pseudo-inverse, so its error measures what the residual map loses (nothing). Leaky
+    ReLU is also elementwise invertible, but is reconstructed with the pseudo-inverse alone, like
+    ReLU, to show how close a plain linear read-out gets.
+``collapsed_neighbours``
+    Fraction of points whose nearest neighbour on the manifold lands on the same output:
+    ``||act(z_p) - act(z_q)|| < COLLAPSE_TOL * ||x_p - x_q||``. ReLU merges whole regions into one
+    output where every unit is dead; invertible activations never do.
+
+For ReLU without bias and rows of T drawn i.i.d. from a sign-symmetric distribution, each row is
+active at a fixed x != 0 with probability 1/2, independently, and m or more active rows span R^m
+almost surely. So the expected ``recoverable`` is exactly ``P(Binomial(n, 1/2) >= m)``
+(:func:`relu_survival_theory`), for the Gaussian and the uniform(-1, 1) distribution alike.
+
+Everything is numpy; the only loops are over manifolds, embedding dimensions, activations and
+chunks of matrices, never over points.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+COLLAPSE_TOL = 1e-6
+"""Two outputs coincide when their distance is below this fraction of their inputs' distance."""
+
+DEFAULT_RANK_TOL = 1e-6
+"""A Jacobian singular value counts when above this fraction of the largest one."""
+
+DISTRIBUTIONS = ("gaussian", "uniform")
+
+GRID_COLUMNS = [
+    "manifold",
+    "input_dim",
+    "embed_dim",
+    "activation",
+    "distribution",
+    "bias_std",
+    "n_matrices",
+    "n_points",
+    "recoverable",
+    "recoverable_lo",
+    "recoverable_hi",
+    "theory",
+    "recon_error",
+    "recon_error_lo",
+    "recon_error_hi",
+    "collapsed_neighbours",
+    "collapsed_neighbours_lo",
+    "collapsed_neighbours_hi",
+]
+
+EXAMPLE_COLUMNS = ["manifold", "activation", "embed_dim", "point", "x", "y", "z"]
+
+_FRACTION_METRICS = ("recoverable", "collapsed_neighbours")
+_METRICS = ("recoverable", "recon_error", "collapsed_neighbours")
+_Z_95 = 1.96
+_CHUNK_BYTES = 2**20  # size of one (matrices, points, n) array in the grid's chunks
+_NEIGHBOUR_CHUNK = 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Manifolds
+# --------------------------------------------------------------------------------------------
+
+
+def spiral(n_points: int) -> np.ndarray:
+    """The 2-D Archimedean spiral of MobileNetV2 Fig. 1, shape ``(n_points, 2)``.
+
+    2.5 turns, radius from 0.05 to 1, points spaced (nearly) evenly along the curve, so that each
+    point's nearest neighbour is the next point along the curve. The spiral starts off the origin
+    on purpose: without bias every pre-activation ``Tx`` is 0 at x = 0, so no ReLU unit is active
+    there and the origin is never recoverable, whatever n is.
+    """
+    _check_int("n_points", n_points, minimum=1)
+    r_start, r_end, turns = 0.05, 1.0, 2.5
+    # Arc length of r = r_start + b * theta grows like r**2, so even spacing along the curve means
+    # r**2 evenly spaced.
+    u = np.linspace(0.0, 1.0, n_points)
+    radius = np.sqrt(r_start**2 + u * (r_end**2 - r_start**2))
+    theta = (radius - r_start) / (r_end - r_start) * (2 * np.pi * turns)
+    return np.column_stack([radius * np.cos(theta), radius * np.sin(theta)])
+
+
+def swiss_roll(n_points: int) -> np.ndarray:
+    """A 3-D swiss roll of radius at most 1, shape ``(n_points, 3)``.
+
+    The sheet ``(t cos t, h, t sin t) / (4.5 pi)`` with t in [1.5 pi, 4.5 pi] (1.5 turns) and the
+    height h / (4.5 pi) in [-0.5, 0.5]. Points follow a deterministic Fibonacci lattice, even in
+    area, so the sampling has no holes and needs no seed, and each point's nearest neighbour lies
+    on its own layer. The roll keeps a radius of at least 1/3 around the height axis, so no point
+    sits at the origin.
+    """
+    _check_int("n_points", n_points, minimum=1)
+    t_start, t_end = 1.5 * np.pi, 4.5 * np.pi
+    index = np.arange(n_points)
+    u = (index + 0.5) / n_points
+    golden = (np.sqrt(5.0) - 1.0) / 2.0
+    height = np.mod(index * golden, 1.0) - 0.5
+    # The area element grows like t, so even area means t**2 evenly spaced.
+    t = np.sqrt(t_start**2 + u * (t_end**2 - t_start**2))
+    return np.column_stack([t * np.cos(t), height * t_end, t * np.sin(t)]) / t_end
+
+
+MANIFOLDS: dict[str, Callable[[int], np.ndarray]] = {"spiral": spiral, "swiss_roll": swiss_roll}
+
+
+# --------------------------------------------------------------------------------------------
+# Activations
+# --------------------------------------------------------------------------------------------
+#
+# Each activation writes its value and slope into buffers supplied by the caller, in place. The
+# grid evaluates them some 20 000 times on arrays of about a megabyte; fresh numpy temporaries of
+# that size cost page faults that made the whole grid several times slower.
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation with its derivative.
+
+    ``evaluate(z, value, slope)`` writes act(z) into ``value`` and act'(z) into ``slope`` (both
+    shaped like ``z``; ``z`` is left alone). ``inverse(y, out)``, when given, is an exact
+    elementwise inverse applied before the pseudo-inverse in reconstructions.
+    """
+
+    name: str
+    evaluate: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+    inverse: Callable[..., np.ndarray] | None = None
+
+    def forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(act(z), act'(z))`` as new arrays."""
+        z = np.asarray(z, dtype=float)
+        value, slope = np.empty_like(z), np.empty_like(z)
+        self.evaluate(z, value, slope)
+        return value, slope
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.forward(z)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        return self.forward(z)[1]
+
+
+def _relu(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    # The derivative at exactly 0 is taken as 0: a unit counts as active only when z > 0.
+    np.maximum(z, 0.0, out=value)
+    np.greater(z, 0.0, out=slope)
+
+
+def _relu6(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    np.clip(z, 0.0, 6.0, out=value)
+    np.greater(z, 0.0, out=slope)
+    slope *= z < 6.0
+
+
+_LEAKY_SLOPE = 0.01
+
+
+def _leaky_relu(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    np.multiply(z, _LEAKY_SLOPE, out=value)
+    np.maximum(z, value, out=value)
+    np.greater(z, 0.0, out=slope)
+    slope *= 1.0 - _LEAKY_SLOPE
+    slope += _LEAKY_SLOPE
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_A = 0.044715
+
+
+def _gelu(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    """GELU in its tanh approximation, z * sigmoid(2u) with u = sqrt(2/pi) (z + 0.044715 z**3).
+
+    The tanh form is used because numpy has no vectorised erf (and scipy is not a dependency); it
+    differs from the erf form by less than 1e-3. With e = exp(-2u) and k = 2 z du/dz the slope is
+    (1 + e (1 + k)) / (1 + e)**2, which needs no buffer beyond the two outputs. -2u is capped at
+    600 so that e stays finite; the gate is below 1e-260 there anyway.
+    """
+    np.multiply(z, z, out=slope)
+    np.multiply(slope, _GELU_A, out=value)
+    value += 1.0
+    value *= z
+    value *= -2.0 * _GELU_C
+    np.minimum(value, 600.0, out=value)
+    np.exp(value, out=value)  # e
+    slope *= 3.0 * _GELU_A
+    slope += 1.0
+    slope *= 2.0 * _GELU_C
+    slope *= z  # k
+    slope += 1.0
+    slope *= value
+    slope += 1.0
+    value += 1.0
+    slope /= value
+    slope /= value
+    np.divide(z, value, out=value)
+
+
+def _softplus(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    """log(1 + exp(z)) computed stably as max(z, 0) + log1p(exp(-|z|)).
+
+    Its slope, the logistic sigmoid, is exp(z - softplus(z)), accurate to about 1e-16 absolute.
+    """
+    np.abs(z, out=slope)
+    np.negative(slope, out=slope)
+    np.exp(slope, out=slope)
+    np.log1p(slope, out=slope)
+    np.maximum(z, 0.0, out=value)
+    value += slope
+    np.subtract(z, value, out=slope)
+    np.exp(slope, out=slope)
+
+
+def _linear(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    np.copyto(value, z)
+    slope.fill(1.0)
+
+
+def _residual(z: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    """The residual form z + relu(z) = max(z, 2z): 2z where z > 0, z elsewhere."""
+    np.multiply(z, 2.0, out=value)
+    np.maximum(z, value, out=value)
+    np.greater(z, 0.0, out=slope)
+    slope += 1.0
+
+
+def invert_residual(y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Exact inverse of z + relu(z): y / 2 where y > 0, y elsewhere, i.e. min(y, y / 2).
+
+    z + relu(z) is strictly increasing and keeps the sign of z, so the inverse is elementwise;
+    halving is exact in floating point, so ``invert_residual(z + relu(z)) == z`` bit for bit.
+    ``out`` (not ``y`` itself) receives the result when given.
+    """
+    y = np.asarray(y, dtype=float)
+    out = np.multiply(y, 0.5, out=out)
+    return np.minimum(y, out, out=out)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    activation.name: activation
+    for activation in (
+        Activation("relu", _relu),
+        Activation("relu6", _relu6),
+        Activation("leaky_relu", _leaky_relu),
+        Activation("gelu", _gelu),
+        Activation("softplus", _softplus),
+        Activation("linear", _linear),
+        Activation("residual", _residual, inverse=invert_residual),
+    )
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Theory
+# --------------------------------------------------------------------------------------------
+
+
+def relu_survival_theory(n: int, m: int) -> float:
+    """P(Binomial(n, 1/2) >= m): chance that a point x != 0 is recoverable through ReLU(Tx).
+
+    Exact for bias-free T with i.i.d. sign-symmetric continuous rows (Gaussian, uniform(-1, 1)):
+    each row is active with probability 1/2, independently, and m active rows span R^m almost
+    surely. For m = 2 it is 1 - (n + 1) / 2**n.
+    """
+    _check_int("m", m, minimum=1)
+    _check_int("n", n, minimum=1)
+    if n < m:
+        raise ValueError(f"n={n} is below m={m}: an embedding cannot have fewer dimensions")
+    # Integer numerator and denominator: the true division rounds once, correctly, for any n.
+    return sum(math.comb(n, j) for j in range(m, n + 1)) / 2**n
+
+
+def _theory(activation: str, input_dim: int, embed_dim: int, bias_std: float) -> float:
+    """The formula applies to bias-free ReLU only.
+
+    Every other activation has no closed form here; ReLU6 is left out too, because it also kills
+    units with Tx > 6, which a Gaussian row reaches with small but positive probability.
+    """
+    if activation == "relu" and bias_std == 0:
+        return relu_survival_theory(embed_dim, input_dim)
+    return math.nan
+
+
+# --------------------------------------------------------------------------------------------
+# Per-point measurements
+# --------------------------------------------------------------------------------------------
+
+
+def random_matrices(
+    manifold: str,
+    input_dim: int,
+    embed_dim: int,
+    n_matrices: int,
+    distribution: str = "gaussian",
+    bias_std: float = 0.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``(matrices, biases)`` of shapes ``(n_matrices, embed_dim, input_dim)`` and
+    ``(n_matrices, embed_dim)``.
+
+    Each (seed, manifold, embed_dim) has its own stream for the matrices and one for the biases,
+    so that the first k matrices do not depend on n_matrices: the panels of :func:`examples` use
+    exactly matrix 0 of the corresponding :func:`run_grid` cell, and all activations of a cell see
+    the same matrices (their differences are not sampling noise).
+    """
+    _check_common(distribution, bias_std, seed)
+    key = [seed, zlib.crc32(manifold.encode()), embed_dim]
+    shape = (n_matrices, embed_dim, input_dim)
+    matrix_rng = np.random.default_rng([*key, 0])
+    if distribution == "gaussian":
+        matrices = matrix_rng.standard_normal(shape)
+    else:
+        matrices = matrix_rng.uniform(-1.0, 1.0, shape)
+    biases = bias_std * np.random.default_rng([*key, 1]).standard_normal(shape[:2])
+    return matrices, biases
+
+
+def recoverable(
+    points: np.ndarray,
+    matrices: np.ndarray,
+    activation: str,
+    biases: np.ndarray | None = None,
+    rank_tol: float = DEFAULT_RANK_TOL,
+) -> np.ndarray:
+    """Boolean ``(n_matrices, n_points)``: is x -> act(Tx + b) locally injective at each point?
+
+    ``points`` is ``(n_points, m)``, ``matrices`` ``(n_matrices, n, m)``, ``biases``
+    ``(n_matrices, n)`` or None. The Jacobian ``diag(act'(Tx + b)) T`` must have m singular values
+    above ``rank_tol`` times its largest one.
+    """
+    _check_activation(activation)
+    _check_rank_tol(rank_tol)
+    slope = ACTIVATIONS[activation].derivative(_pre_activations(points, matrices, biases))
+    slope *= slope
+    gram = _jacobian_gram(slope, _row_outer_products(matrices))
+    return _full_rank(gram, rank_tol)
+
+
+def reconstruct(
+    points: np.ndarray,
+    matrices: np.ndarray,
+    activation: str,
+    biases: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pseudo-inverse reconstruction ``(n_matrices, n_points, m)`` of every point.
+
+    ``x_hat = pinv(T) (act(Tx + b) - b)``, with the exact inverse of the residual form applied
+    first (see the module docstring).
+    """
+    _check_activation(activation)
+    value = ACTIVATIONS[activation](_pre_activations(points, matrices, biases))
+    inverse = ACTIVATIONS[activation].inverse
+    if inverse is not None:
+        value = inverse(value)
+    if biases is not None:
+        value = value - biases[:, None, :]
+    return value @ np.swapaxes(np.linalg.pinv(matrices), -1, -2)
+
+
+def _pre_activations(
+    points: np.ndarray,
+    matrices: np.ndarray,
+    biases: np.ndarray | None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``Tx + b`` for every matrix and point: shape ``(n_matrices, n_points, n)``."""
+    pre = np.matmul(np.asarray(points, dtype=float), np.swapaxes(matrices, -1, -2), out=out)
+    if biases is not None:
+        pre += biases[:, None, :]
+    return pre
+
+
+def _row_outer_products(matrices: np.ndarray) -> np.ndarray:
+    """Outer products of the rows of each T: shape ``(n_matrices, m * m, n)``."""
+    k, n, m = matrices.shape
+    products = matrices[:, :, :, None] * matrices[:, :, None, :]
+    return products.reshape(k, n, m * m).transpose(0, 2, 1).copy()
+
+
+def _jacobian_gram(
+    squared_slope: np.ndarray, row_outer: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Gram matrices ``J^T J = T^T diag(slope**2) T`` of the Jacobians, axes ``(m, m, k, points)``.
+
+    One batched matrix product instead of an SVD per point; the eigenvalues of J^T J are the
+    squared singular values of J. The matrix axes come first so that each entry ``gram[i, j]`` is
+    a contiguous ``(k, points)`` array for the closed-form bounds.
+    """
+    k, m2, _ = row_outer.shape
+    m = math.isqrt(m2)
+    gram = np.matmul(row_outer, np.swapaxes(squared_slope, -1, -2), out=out)
+    return gram.reshape(k, m, m, -1).transpose(1, 2, 0, 3)
+
+
+def _full_rank(gram: np.ndarray, rank_tol: float) -> np.ndarray:
+    """Whether the smallest singular value exceeds ``rank_tol`` times the largest.
+
+    ``gram`` has axes ``(m, m, *batch)``. On the Gram matrix the test reads
+    ``lambda_min > rank_tol**2 * lambda_max``. Its eigenvalues carry an absolute error of order
+    1e-16 * lambda_max, far below the threshold 1e-12 * lambda_max of the default tolerance, so
+    working with J^T J instead of J loses nothing that matters here. Cheap closed-form bounds
+    (m = 2 and 3) decide almost every point; ``np.linalg.eigvalsh`` decides the rest.
+    """
+    threshold = rank_tol**2
+    ratio_lo, ratio_hi = _eigen_ratio_bounds(gram)
+    full = ratio_lo > threshold
+    undecided = ~full & (ratio_hi > threshold)
+    if undecided.any():
+        eigenvalues = np.linalg.eigvalsh(np.moveaxis(gram, (0, 1), (-2, -1))[undecided])
+        full[undecided] = eigenvalues[:, 0] > threshold * eigenvalues[:, -1]
+    return full
+
+
+_EPS = np.finfo(float).eps
+
+
+def _eigen_ratio_bounds(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds on ``lambda_min / lambda_max`` of PSD matrices, axes ``(m, m, ...)``.
+
+    m = 2 has the exact closed form (lambda_min = det / lambda_max avoids cancellation). For
+    m = 3, with trace t, sum of principal 2x2 minors e and determinant d: lambda_max lies in
+    [t/3, t] and lambda_mid * lambda_max in [e/3, e], so the ratio lies in [d / (e t), 9 d / (e t)],
+    and it is at most lambda_mid / lambda_max <= 9 e / t**2. The rounding error of d and e (a few
+    eps * t**3 and eps * t**2) is added on the safe side. Other m get the trivial bounds [0, inf],
+    which leave every point to the eigensolver.
+    """
+    m = g.shape[0]
+    batch = g.shape[2:]
+    if m == 2:
+        a, b, c = g[0, 0], g[0, 1], g[1, 1]
+        lam_max = 0.5 * (a + c) + np.hypot(0.5 * (a - c), b)
+        alive = lam_max > 0
+        ratio = np.zeros(batch)
+        np.divide(a * c - b * b, lam_max * lam_max, out=ratio, where=alive)
+        return ratio, ratio
+    if m == 3:
+        minor_12 = g[1, 1] * g[2, 2] - g[1, 2] ** 2
+        minors = g[0, 0] * g[1, 1] - g[0, 1] ** 2 + g[0, 0] * g[2, 2] - g[0, 2] ** 2 + minor_12
+        det = (
+            g[0, 0] * minor_12
+            - g[0, 1] * (g[0, 1] * g[2, 2] - g[1, 2] * g[0, 2])
+            + g[0, 2] * (g[0, 1] * g[1, 2] - g[1, 1] * g[0, 2])
+        )
+        trace = g[0, 0] + g[1, 1] + g[2, 2]
+        det_err = 32 * _EPS * trace**3
+        minors_err = 8 * _EPS * trace**2
+        alive = trace > 0
+        lo, hi = np.zeros(batch), np.zeros(batch)
+        np.divide(det - det_err, (minors + minors_err) * trace, out=lo, where=alive)
+        hi_mid = np.divide(9 * (minors + minors_err), trace * trace, out=hi, where=alive)
+        minors_lo = minors - minors_err
+        hi_det = np.full(batch, np.inf)
+        np.divide(9 * (det + det_err), minors_lo * trace, out=hi_det, where=minors_lo > 0)
+        return lo, np.minimum(hi_mid, hi_det)
+    return np.zeros(batch), np.full(batch, np.inf)
+
+
+def _nearest_neighbours(points: np.ndarray) -> np.ndarray:
+    """Index of each point's nearest other point (chunks of rows bound the distance matrix)."""
+    squared_norms = np.einsum("ij,ij->i", points, points)
+    neighbours = np.empty(len(points), dtype=np.intp)
+    for start in range(0, len(points), _NEIGHBOUR_CHUNK):
+        block = points[start : start + _NEIGHBOUR_CHUNK]
+        rows = np.arange(len(block))
+        distances = squared_norms[start + rows, None] - 2 * block @ points.T
+        distances += squared_norms[None, :]
+        distances[rows, start + rows] = np.inf
+        neighbours[start + rows] = np.argmin(distances, axis=1)
+    return neighbours
+
+
+# --------------------------------------------------------------------------------------------
+# The grid
+# --------------------------------------------------------------------------------------------
+
+
+def run_grid(
+    manifolds: list[str],
+    max_embed_dim: int,
+    activations: list[str],
+    n_points: int,
+    n_matrices: int,
+    distribution: str = "gaussian",
+    bias_std: float = 0.0,
+    rank_tol: float = DEFAULT_RANK_TOL,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Sweep n = m .. max_embed_dim for each manifold and activation over random matrices.
+
+    Returns one row per (manifold, activation, embed_dim), columns :data:`GRID_COLUMNS`: the mean
+    of each metric over ``n_matrices`` matrices with a normal 95% interval
+    ``mean +- 1.96 sd / sqrt(n_matrices)`` (``<metric>_lo``, ``<metric>_hi``; fractions clipped to
+    [0, 1]; NaN when n_matrices = 1), and ``theory`` from :func:`relu_survival_theory` where it
+    applies (NaN elsewhere). ``rank_tol`` is the relative singular-value tolerance of the rank
+    test (module docstring). Identical for identical arguments.
+    """
+    _check_names("manifold", manifolds, MANIFOLDS)
+    _check_names("activation", activations, ACTIVATIONS)
+    _check_int("max_embed_dim", max_embed_dim, minimum=1)
+    _check_int("n_points", n_points, minimum=2)
+    _check_int("n_matrices", n_matrices, minimum=1)
+    _check_common(distribution, bias_std, seed)
+    _check_rank_tol(rank_tol)
+    samples = {name: MANIFOLDS[name](n_points) for name in manifolds}
+    for name, points in samples.items():
+        _check_embed_dim("max_embed_dim", max_embed_dim, points.shape[1], name)
+
+    workspace = _Workspace()
+    rows = []
+    for name, points in samples.items():
+        input_dim = points.shape[1]
+        for embed_dim in range(input_dim, max_embed_dim + 1):
+            matrices, biases = random_matrices(
+                name, input_dim, embed_dim, n_matrices, distribution, bias_std, seed
+            )
+            per_matrix = _cell_metrics(
+                points, matrices, biases if bias_std > 0 else None, activations, rank_tol, workspace
+            )
+            for activation in activations:
+                row = {
+                    "manifold": name,
+                    "input_dim": input_dim,
+                    "embed_dim": embed_dim,
+                    "activation": activation,
+                    "distribution": distribution,
+                    "bias_std": float(bias_std),
+                    "n_matrices": n_matrices,
+                    "n_points": n_points,
+                    "theory": _theory(activation, input_dim, embed_dim, bias_std),
+                }
+                for metric in _METRICS:
+                    row.update(_summarise(metric, per_matrix[activation][metric]))
+                rows.append(row)
+    manifold_rank = {name: i for i, name in enumerate(manifolds)}
+    activation_rank = {name: i for i, name in enumerate(activations)}
+    rows.sort(
+        key=lambda row: (
+            manifold_rank[row["manifold"]],
+            activation_rank[row["activation"]],
+            row["embed_dim"],
+        )
+    )
+    return pd.DataFrame(rows, columns=GRID_COLUMNS)
+
+
+class _Workspace:
+    """Flat buffers reused for every chunk of every cell.
+
+    Allocating fresh arrays of a megabyte or more costs page faults on every chunk; on the 2-core
+    development machine that was most of the run time.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(size)
+        return buffer[:size].reshape(shape)
+
+
+def _cell_metrics(
+    points: np.ndarray,
+    matrices: np.ndarray,
+    biases: np.ndarray | None,
+    activations: Sequence[str],
+    rank_tol: float,
+    workspace: _Workspace,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-matrix metrics of one (manifold, embed_dim) cell for every activation.
+
+    Matrices go in chunks so that each ``(chunk, points, n)`` array stays near a megabyte: memory
+    is bounded whatever n_matrices is, and the elementwise passes run from cache.
+    """
+    k, n, m = matrices.shape
+    n_points = len(points)
+    neighbours = _nearest_neighbours(points)
+    collapse_gaps = COLLAPSE_TOL * np.linalg.norm(points - points[neighbours], axis=1)
+    mean_norm = np.linalg.norm(points, axis=1).mean()
+    pinv_transposed = np.swapaxes(np.linalg.pinv(matrices), -1, -2)
+    row_outer = _row_outer_products(matrices)
+    chunk = max(1, _CHUNK_BYTES // (8 * n_points * max(n, m * m)))
+    results = {a: {metric: np.empty(k) for metric in _METRICS} for a in activations}
+    for start in range(0, k, chunk):
+        part = slice(start, min(start + chunk, k))
+        size = part.stop - part.start
+        part_biases = None if biases is None else biases[part]
+        wide = (size, n_points, n)
+        pre = _pre_activations(points, matrices[part], part_biases, workspace.get("pre", wide))
+        value, slope, scratch = (workspace.get(key, wide) for key in ("value", "slope", "scratch"))
+        gram_out = workspace.get("gram", (size, m * m, n_points))
+        estimate = workspace.get("estimate", (size, n_points, m))
+        for name in activations:
+            activation = ACTIVATIONS[name]
+            activation.evaluate(pre, value, slope)
+            slope *= slope
+            gram = _jacobian_gram(slope, row_outer[part], out=gram_out)
+            results[name]["recoverable"][part] = _full_rank(gram, rank_tol).mean(axis=1)
+
+            np.take(value, neighbours, axis=1, out=scratch, mode="clip")  # "raise" would copy
+            np.subtract(value, scratch, out=scratch)
+            output_gaps = np.sqrt(np.einsum("kpn,kpn->kp", scratch, scratch))
+            collapsed = output_gaps < collapse_gaps
+            results[name]["collapsed_neighbours"][part] = collapsed.mean(axis=1)
+
+            source = value
+            if activation.inverse is not None:
+                source = activation.inverse(value, out=scratch)
+            if part_biases is not None:
+                source = np.subtract(source, part_biases[:, None, :], out=scratch)
+            np.matmul(source, pinv_transposed[part], out=estimate)
+            estimate -= points
+            errors = np.sqrt(np.einsum("kpm,kpm->kp", estimate, estimate))
+            results[name]["recon_error"][part] = errors.mean(axis=1) / mean_norm
+    return results
+
+
+def _summarise(metric: str, values: np.ndarray) -> dict[str, float]:
+    """Mean and normal 95% interval over matrices; fractions are clipped to [0, 1]."""
+    mean = float(values.mean())
+    if len(values) > 1:
+        half_width = _Z_95 * float(values.std(ddof=1)) / math.sqrt(len(values))
+        lo, hi = mean - half_width, mean + half_width
+    else:
+        lo = hi = math.nan
+    if metric in _FRACTION_METRICS and len(values) > 1:
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return {metric: mean, f"{metric}_lo": lo, f"{metric}_hi": hi}
+
+
+# --------------------------------------------------------------------------------------------
+# Figure panels
+# --------------------------------------------------------------------------------------------
+
+
+def examples(
+    manifold: str,
+    embed_dims: list[int],
+    activations: list[str],
+    n_points: int,
+    distribution: str = "gaussian",
+    bias_std: float = 0.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Reconstructions for single random matrices: the panels of MobileNetV2 Fig. 1.
+
+    One T per embed_dim (matrix 0 of the matching :func:`run_grid` cell), shared by all
+    activations. Tidy rows with columns :data:`EXAMPLE_COLUMNS`: the original points under
+    ``activation="input"``, ``embed_dim=0``, then ``pinv(T) (act(Tx + b) - b)`` for every embed_dim
+    and activation (the residual form inverted exactly first, as in ``recon_error``). ``z`` is NaN
+    for 2-D manifolds.
+    """
+    _check_names("manifold", [manifold], MANIFOLDS)
+    _check_names("activation", activations, ACTIVATIONS)
+    _check_int("n_points", n_points, minimum=1)
+    _check_common(distribution, bias_std, seed)
+    if len(embed_dims) == 0:
+        raise ValueError("embed_dims=[] is empty; give at least one embedding dimension")
+    points = MANIFOLDS[manifold](n_points)
+    input_dim = points.shape[1]
+    for embed_dim in embed_dims:
+        _check_int("embed_dim", embed_dim, minimum=1)
+        _check_embed_dim("embed_dim", embed_dim, input_dim, manifold)
+
+    panels = [_panel(manifold, "input", 0, points)]
+    for embed_dim in embed_dims:
+        matrices, biases = random_matrices(
+            manifold, input_dim, embed_dim, 1, distribution, bias_std, seed
+        )
+        for activation in activations:
+            estimate = reconstruct(points, matrices, activation, biases if bias_std > 0 else None)
+            panels.append(_panel(manifold, activation, embed_dim, estimate[0]))
+    return pd.concat(panels, ignore_index=True)
+
+
+def _panel(manifold: str, activation: str, embed_dim: int, points: np.ndarray) -> pd.DataFrame:
+    coords = np.full((len(points), 3), np.nan)
+    coords[:, : points.shape[1]] = points
+    return pd.DataFrame(
+        {
+            "manifold": manifold,
+            "activation": activation,
+            "embed_dim": embed_dim,
+            "point": np.arange(len(points)),
+            "x": coords[:, 0],
+            "y": coords[:, 1],
+            "z": coords[:, 2],
+        },
+        columns=EXAMPLE_COLUMNS,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks: every message names the offending value
+# --------------------------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+
+
+def _check_names(kind: str, names: Sequence[str], known: dict) -> None:
+    if isinstance(names, str) or len(names) == 0:
+        raise ValueError(f"{kind}s={names!r} must be a non-empty list of names")
+    for name in names:
+        if name not in known:
+            raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(known)}")
+    duplicates = sorted({name for name in names if list(names).count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{kind}s={list(names)!r} repeats {', '.join(duplicates)}")
+
+
+def _check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+
+
+def _check_embed_dim(label: str, embed_dim: int, input_dim: int, manifold: str) -> None:
+    if embed_dim < input_dim:
+        raise ValueError(
+            f"{label}={embed_dim} is below the input dimension m={input_dim} "
+            f"of manifold {manifold!r}"
+        )
+
+
+def _check_common(distribution: str, bias_std: float, seed: int) -> None:
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(
+            f"unknown distribution {distribution!r}; known: {', '.join(DISTRIBUTIONS)}"
+        )
+    if not (isinstance(bias_std, numbers.Real) and math.isfinite(bias_std) and bias_std >= 0):
+        raise ValueError(f"bias_std={bias_std!r} must be a finite number >= 0")
+    _check_int("seed", seed, minimum=0)
+
+
+def _check_rank_tol(rank_tol: float) -> None:
+    if not (isinstance(rank_tol, numbers.Real) and 0 < rank_tol < 1):
+        raise ValueError(f"rank_tol={rank_tol!r} must be a number in (0, 1)")

@@ -1,0 +1,272 @@
+"""Per-layer statistics of a network at one snapshot: gradients, dead ReLUs, responses.
+
+All statistics come from one fixed evaluation batch:
+
+- ``weight_grad_norm`` and ``grad_to_weight``: the gradient of the mean cross-entropy with
+  respect to each conv/linear weight, its norm and its ratio to the weight's norm;
+- ``signal_grad_norm``: the norm of the backward signal dL/dh at each block's output (and the
+  stem's), i.e. how much gradient reaches that depth;
+- ``relu_active_fraction``: the fraction of (sample, unit, position) entries above zero;
+  ``dead_fraction``: the fraction of units (channels) never above zero on the whole batch;
+  measured for the ReLU inside the residual branch (``site=branch``) and on the trunk after the
+  addition (``site=trunk``) separately;
+- ``response_std``: the standard deviation of each BatchNorm output, before the addition or
+  ReLU (He et al. 2016, Fig. 7).
+
+BatchNorm uses the statistics of the evaluation batch (train mode) for these, on a copy of the
+model, so running statistics are untouched and an untrained network is measured as it trains.
+The shattering measurement (Balduzzi et al. 2017) needs a function of each input alone, so it
+runs in eval mode; at initialisation the running statistics are first estimated on the batch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import CifarNet, weight_layers
+
+
+@contextmanager
+def hooks(handles: list) -> Iterator[list]:
+    """Remove every hook handle registered inside the block, even on error."""
+    try:
+        yield handles
+    finally:
+        for handle in handles:
+            handle.remove()
+        handles.clear()
+
+
+def _relu_sites(model: CifarNet) -> list[tuple[str, str, nn.Module]]:
+    """(name, site, module) for each ReLU in depth order."""
+    sites = [("stem.relu", "trunk", model.relu1)]
+    for index, block in enumerate(model.blocks()):
+        sites.append((f"block{index}.relu1", "branch", block.relu1))
+        sites.append((f"block{index}.relu2", "trunk", block.relu2))
+    return sites
+
+
+def _bn_sites(model: CifarNet) -> list[tuple[str, nn.Module]]:
+    out = [("stem.bn", model.bn1)]
+    for index, block in enumerate(model.blocks()):
+        out.append((f"block{index}.bn1", block.bn1))
+        out.append((f"block{index}.bn2", block.bn2))
+    return [(name, module) for name, module in out if isinstance(module, nn.BatchNorm2d)]
+
+
+def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.DataFrame:
+    """Tidy per-layer table: one row per (kind, layer) with the statistics of that kind.
+
+    Columns: ``kind`` (weight, signal, relu, bn), ``layer_index`` (depth order within kind),
+    ``layer``, ``site``, ``weight_grad_norm``, ``weight_norm``, ``grad_to_weight``,
+    ``signal_grad_norm``, ``relu_active_fraction``, ``dead_fraction``, ``response_std``.
+    """
+    net = copy.deepcopy(model)
+    net.train()
+    net.zero_grad(set_to_none=True)
+    relu_rows: list[dict] = []
+    bn_rows: list[dict] = []
+    signal_outputs: list[tuple[str, torch.Tensor]] = []
+
+    def on_relu(name: str, site: str):
+        def hook(_module, _inputs, output):
+            active = output > 0
+            per_unit = active.transpose(0, 1).reshape(active.shape[1], -1).any(dim=1)
+            relu_rows.append(
+                {
+                    "kind": "relu",
+                    "layer": name,
+                    "site": site,
+                    "relu_active_fraction": active.float().mean().item(),
+                    "dead_fraction": 1.0 - per_unit.float().mean().item(),
+                }
+            )
+
+        return hook
+
+    def on_bn(name: str):
+        def hook(_module, _inputs, output):
+            bn_rows.append(
+                {
+                    "kind": "bn",
+                    "layer": name,
+                    "site": "trunk" if name == "stem.bn" else "branch",
+                    "response_std": output.detach().float().std().item(),
+                }
+            )
+
+        return hook
+
+    def on_block(name: str):
+        def hook(_module, _inputs, output):
+            output.retain_grad()
+            signal_outputs.append((name, output))
+
+        return hook
+
+    with hooks([]) as handles:
+        for name, site, module in _relu_sites(net):
+            handles.append(module.register_forward_hook(on_relu(name, site)))
+        for name, module in _bn_sites(net):
+            handles.append(module.register_forward_hook(on_bn(name)))
+        handles.append(net.relu1.register_forward_hook(on_block("stem")))
+        for index, block in enumerate(net.blocks()):
+            handles.append(block.register_forward_hook(on_block(f"block{index}")))
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+
+    rows: list[dict] = []
+    for index, (name, module) in enumerate(weight_layers(net)):
+        grad_norm = module.weight.grad.norm().item()
+        weight_norm = module.weight.detach().norm().item()
+        rows.append(
+            {
+                "kind": "weight",
+                "layer_index": index,
+                "layer": name,
+                "site": "",
+                "weight_grad_norm": grad_norm,
+                "weight_norm": weight_norm,
+                "grad_to_weight": grad_norm / weight_norm if weight_norm else np.nan,
+            }
+        )
+    for index, (name, output) in enumerate(signal_outputs):
+        rows.append(
+            {
+                "kind": "signal",
+                "layer_index": index,
+                "layer": name,
+                "site": "trunk",
+                "signal_grad_norm": output.grad.norm().item(),
+            }
+        )
+    for index, row in enumerate(relu_rows):
+        rows.append({**row, "layer_index": index})
+    for index, row in enumerate(bn_rows):
+        rows.append({**row, "layer_index": index})
+    columns = [
+        "kind",
+        "layer_index",
+        "layer",
+        "site",
+        "weight_grad_norm",
+        "weight_norm",
+        "grad_to_weight",
+        "signal_grad_norm",
+        "relu_active_fraction",
+        "dead_fraction",
+        "response_std",
+    ]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def depth_profile(values: np.ndarray) -> tuple[float, float]:
+    """(first / last ratio, slope of log10 value against relative depth 0..1).
+
+    Ratio below 1: the gradient shrinks toward the input (vanishing); above 1: it grows
+    (explosion). The slope is fitted on log10, so -1 means a tenfold drop across the network.
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        return float("nan"), float("nan")
+    depth = np.linspace(0.0, 1.0, len(values))
+    slope = np.polyfit(depth, np.log10(values), 1)[0]
+    return float(values[0] / values[-1]), float(slope)
+
+
+def interpolation_path(a: torch.Tensor, b: torch.Tensor, points: int) -> torch.Tensor:
+    """``points`` inputs evenly spaced on the segment from a to b (each of shape C x H x W)."""
+    t = torch.linspace(0.0, 1.0, points, dtype=a.dtype, device=a.device).view(-1, 1, 1, 1)
+    return (1 - t) * a.unsqueeze(0) + t * b.unsqueeze(0)
+
+
+def input_gradients(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+    """d logit_target / d input for each row of x (eval mode: each row on its own)."""
+    was_training = model.training
+    model.eval()
+    x = x.detach().clone().requires_grad_(True)
+    logits = model(x)
+    (grad,) = torch.autograd.grad(logits[:, target].sum(), x)
+    model.train(was_training)
+    return grad.flatten(1)
+
+
+def gradient_autocorrelation(gradients: torch.Tensor, lags: list[int]) -> dict[int, float]:
+    """Mean cosine similarity between gradients ``lag`` steps apart along the path.
+
+    A network whose input gradient is the same everywhere (a linear map) gives 1 at every lag;
+    shattered gradients (Balduzzi et al. 2017) decorrelate within a few steps.
+    """
+    g = F.normalize(gradients.double(), dim=1)
+    out = {}
+    for lag in lags:
+        if lag <= 0 or lag >= len(g):
+            raise ValueError(f"lag={lag} must be in 1..{len(g) - 1}")
+        out[lag] = float((g[:-lag] * g[lag:]).sum(dim=1).mean())
+    return out
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, x: torch.Tensor) -> None:
+    """Estimate BatchNorm running statistics from ``x`` (one cumulative pass)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not bns:
+        return
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    was_training = model.training
+    model.train()
+    model(x)
+    model.train(was_training)
+    for m, (momentum, _) in zip(bns, saved, strict=True):
+        m.momentum = momentum
+
+
+def shattering(
+    model: nn.Module, a: torch.Tensor, b: torch.Tensor, target: int, points: int, lags: list[int]
+) -> dict[int, float]:
+    """Input-gradient autocorrelation along the segment from image a to image b."""
+    path = interpolation_path(a, b, points)
+    return gradient_autocorrelation(input_gradients(model, path, target), lags)
+
+
+def measure_snapshots(
+    model: CifarNet,
+    snapshots: dict[int, dict[str, torch.Tensor]],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    path_points: int,
+    lags: list[int],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Layer statistics and shattering for every snapshot of one run.
+
+    ``x`` is the normalised evaluation batch, ``y`` its labels; the shattering path runs from
+    the first to the second image, for the first image's class. Returns (layers, shattering),
+    both tidy with an ``epoch`` column.
+    """
+    if len(x) < 2:
+        raise ValueError(f"the evaluation batch has {len(x)} images; at least 2 are needed")
+    layers, shatter = [], []
+    for epoch in sorted(snapshots):
+        model.load_state_dict(snapshots[epoch])
+        if epoch == 0:
+            calibrate_batchnorm(model, x)
+        table = layer_statistics(model, x, y)
+        table.insert(0, "epoch", epoch)
+        layers.append(table)
+        autocorr = shattering(model, x[0], x[1], int(y[0]), path_points, lags)
+        shatter.extend(
+            {"epoch": epoch, "lag": lag, "autocorrelation": value}
+            for lag, value in autocorr.items()
+        )
+    return pd.concat(layers, ignore_index=True), pd.DataFrame(shatter)

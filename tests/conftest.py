@@ -1,0 +1,102 @@
+"""Shared fixtures: a tiny data set, and Snakemake runs in scratch directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "configs" / "smoke.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_tensors() -> dict[str, torch.Tensor]:
+    """A learnable 10-class problem of 8x8 one-channel images, 200 train and 50 test."""
+    rng = np.random.default_rng(0)
+    templates = rng.integers(0, 256, size=(10, 1, 8, 8))
+
+    def make(n):
+        y = rng.integers(0, 10, size=n)
+        noise = rng.integers(-30, 30, size=(n, 1, 8, 8))
+        x = np.clip(templates[y] + noise, 0, 255).astype(np.uint8)
+        return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    x_train, y_train = make(200)
+    x_test, y_test = make(50)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run this project's Snakefile in ``workdir`` (its config.yaml is the one used)."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def write_config(workdir: Path, overrides: dict | None = None, base: Path = SMOKE) -> dict:
+    """config.yaml in ``workdir``: the base config (smoke) updated with ``overrides``."""
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    with open(base, encoding="utf-8") as fh:
+        _merge(config, yaml.safe_load(fh))
+    _merge(config, overrides or {})
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return config
+
+
+def _merge(into: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """The whole smoke config, end to end, once per test session; returns its directory."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    write_config(workdir)
+    snakemake(workdir)
+    return workdir
+
+
+def copy_results(source: Path, target: Path, *relative: str) -> None:
+    """Copy result files (keeping times) from one run directory into another."""
+    for rel in relative:
+        src, dst = source / rel, target / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copy2(src, dst)

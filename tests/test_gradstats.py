@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from resnet_essence.gradstats import (
+    calibrate_batchnorm,
+    depth_profile,
+    gradient_autocorrelation,
+    input_gradients,
+    interpolation_path,
+    layer_statistics,
+    measure_snapshots,
+    shattering,
+)
+from resnet_essence.models import NetSpec, build_model
+
+
+def _hooks_left(model: nn.Module) -> int:
+    return sum(
+        len(m._forward_hooks) + len(m._backward_hooks) + len(m._forward_pre_hooks)
+        for m in model.modules()
+    )
+
+
+def test_linear_net_gradient_norms_match_hand_derivation():
+    # logits = W x with a single linear classifier: dL/dW = (softmax - onehot) x^T / batch
+    model = build_model(NetSpec("plain", 8, in_channels=1, width=2, norm="none"))
+    torch.manual_seed(0)
+    x = torch.randn(6, 1, 4, 4)
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    table = layer_statistics(model, x, y)
+    model.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    expected = [
+        m.weight.grad.norm().item() for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)
+    ]
+    got = table[table["kind"] == "weight"].sort_values("layer_index")["weight_grad_norm"]
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-5)
+    # and for the classifier by hand
+    feats = torch.flatten(
+        model.pool(
+            model.stage3(model.stage2(model.stage1(model.relu1(model.bn1(model.conv1(x))))))
+        ),
+        1,
+    ).detach()
+    probs = torch.softmax(model.fc(feats), 1).detach()
+    hand = ((probs - nn.functional.one_hot(y, 10).float()).T @ feats / len(x)).norm().item()
+    assert got.iloc[-1] == pytest.approx(hand, rel=1e-5)
+    assert _hooks_left(model) == 0
+
+
+def _force_relu_bias(model, value: float) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.zeros_(module.weight)  # BN output = its bias, a constant
+            nn.init.constant_(module.bias, value)
+
+
+@pytest.mark.parametrize("bias,dead,active", [(-1.0, 1.0, 0.0), (1.0, 0.0, 1.0)])
+def test_dead_fraction_from_bias(bias, dead, active):
+    model = build_model(NetSpec("plain", 8, in_channels=1, width=4))
+    _force_relu_bias(model, bias)
+    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.zeros(16, dtype=torch.long))
+    relu = table[table["kind"] == "relu"]
+    assert len(relu) == 1 + 2 * 1 * 3  # stem + two per block, one block per stage
+    np.testing.assert_allclose(relu["dead_fraction"], dead)
+    np.testing.assert_allclose(relu["relu_active_fraction"], active)
+    assert set(relu["site"]) == {"branch", "trunk"}
+
+
+def test_response_std_and_signal_norms_are_reported_per_layer():
+    model = build_model(NetSpec("residual", 14, in_channels=1, width=4))
+    table = layer_statistics(model, torch.randn(32, 1, 8, 8), torch.arange(32) % 10)
+    bn = table[table["kind"] == "bn"]
+    assert len(bn) == 1 + 2 * 6
+    # BatchNorm in train mode with unit gamma normalises to std ~1
+    np.testing.assert_allclose(bn["response_std"], 1.0, atol=0.05)
+    signal = table[table["kind"] == "signal"]
+    assert list(signal["layer"]) == ["stem", *[f"block{i}" for i in range(6)]]
+    assert (signal["signal_grad_norm"] > 0).all()
+    assert _hooks_left(model) == 0
+
+
+def test_hooks_are_removed_even_when_the_forward_pass_fails():
+    model = build_model(NetSpec("plain", 8, in_channels=1, width=2))
+    with pytest.raises(RuntimeError):
+        layer_statistics(model, torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long))
+    assert _hooks_left(model) == 0
+
+
+def test_layer_statistics_leave_the_model_untouched():
+    model = build_model(NetSpec("residual", 8, in_channels=1, width=4))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    layer_statistics(model, torch.randn(8, 1, 8, 8), torch.zeros(8, dtype=torch.long))
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_depth_profile_ratio_and_slope():
+    ratio, slope = depth_profile([0.01, 0.1, 1.0])
+    assert ratio == pytest.approx(0.01)  # vanishing toward the input
+    assert slope == pytest.approx(2.0)
+    ratio, slope = depth_profile([5.0, 5.0])
+    assert ratio == 1.0 and slope == pytest.approx(0.0)
+    assert np.isnan(depth_profile([1.0])[0])
+    assert np.isnan(depth_profile([1.0, 0.0])[0])
+
+
+def test_identity_network_has_autocorrelation_one():
+    path = interpolation_path(torch.zeros(1, 4, 4), torch.ones(1, 4, 4), 32)
+    assert path.shape == (32, 1, 4, 4)
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    grads = input_gradients(linear, path, target=1)
+    result = gradient_autocorrelation(grads, [1, 2, 8])
+    assert result == pytest.approx({1: 1.0, 2: 1.0, 8: 1.0})
+
+
+def test_shattered_gradients_decorrelate():
+    torch.manual_seed(0)
+    grads = torch.randn(256, 50)  # independent gradients: autocorrelation near 0
+    value = gradient_autocorrelation(grads, [1])[1]
+    assert abs(value) < 0.05
+    with pytest.raises(ValueError, match="lag=0"):
+        gradient_autocorrelation(grads, [0])
+
+
+def test_calibrate_batchnorm_uses_the_batch_statistics():
+    model = build_model(NetSpec("plain", 8, in_channels=1, width=2))
+    x = 3 + 2 * torch.randn(64, 1, 8, 8)
+    calibrate_batchnorm(model, x)
+    assert model.bn1.momentum == 0.1  # restored
+    model.eval()
+    with torch.no_grad():
+        stem = model.bn1(model.conv1(x))
+    assert stem.mean().abs().item() < 1e-4
+
+
+def test_measure_snapshots_shapes():
+    model = build_model(NetSpec("residual", 8, in_channels=1, width=2))
+    snaps = {
+        0: {k: v.clone() for k, v in model.state_dict().items()},
+        2: {k: v.clone() for k, v in model.state_dict().items()},
+    }
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    layers, shatter = measure_snapshots(model, snaps, x, y, 9, [1, 2])
+    assert sorted(layers["epoch"].unique()) == [0, 2]
+    assert list(shatter.columns) == ["epoch", "lag", "autocorrelation"]
+    assert len(shatter) == 4
+    assert shattering(model, x[0], x[1], 0, 9, [1]).keys() == {1}
+    with pytest.raises(ValueError, match="at least 2"):
+        measure_snapshots(model, snaps, x[:1], y[:1], 9, [1])

@@ -1,0 +1,87 @@
+import pytest
+import torch
+
+from resnet_essence.models import (
+    NetSpec,
+    ShortcutA,
+    blocks_per_stage,
+    build_model,
+    count_parameters,
+    weight_layers,
+)
+
+# He et al. 2016, Table 6: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M for 10 classes, 3 channels
+PAPER = {20: 0.27e6, 32: 0.46e6, 44: 0.66e6, 56: 0.85e6, 110: 1.7e6}
+
+
+@pytest.mark.parametrize("depth", sorted(PAPER))
+def test_parameter_counts_match_he_et_al(depth):
+    plain = count_parameters(build_model(NetSpec("plain", depth)))
+    residual = count_parameters(build_model(NetSpec("residual", depth)))
+    assert plain == residual  # option A adds no parameters: the twins are exact
+    assert abs(residual - PAPER[depth]) / PAPER[depth] < 0.02  # the paper rounds
+
+
+def test_depth_counts_weight_layers():
+    for depth in (8, 20, 56):
+        assert len(weight_layers(build_model(NetSpec("plain", depth)))) == depth
+
+
+@pytest.mark.parametrize("depth", [0, 7, 9, 21, 30])
+def test_depth_not_6n_plus_2_is_rejected(depth):
+    with pytest.raises(ValueError, match=f"depth={depth}"):
+        blocks_per_stage(depth)
+
+
+def test_bad_spec_values_are_named():
+    with pytest.raises(ValueError, match="arch='wide'"):
+        NetSpec("wide", 20)
+    with pytest.raises(ValueError, match="shortcut='C'"):
+        NetSpec("residual", 20, shortcut="C")
+    with pytest.raises(ValueError, match="norm='layer'"):
+        NetSpec("residual", 20, norm="layer")
+
+
+def test_option_a_shortcut_subsamples_and_zero_pads():
+    x = torch.arange(2 * 4 * 4 * 4, dtype=torch.float32).view(2, 4, 4, 4)
+    y = ShortcutA(4, 8, 2)(x)
+    assert y.shape == (2, 8, 2, 2)
+    assert torch.equal(y[:, 2:6], x[:, :, ::2, ::2])
+    assert torch.count_nonzero(y[:, :2]) == 0 and torch.count_nonzero(y[:, 6:]) == 0
+
+
+def test_option_b_projects_where_the_shape_changes():
+    model = build_model(NetSpec("residual", 20, shortcut="B"))
+    projections = [
+        m
+        for name, m in model.named_modules()
+        if name.endswith("shortcut.0") and isinstance(m, torch.nn.Conv2d)
+    ]
+    assert len(projections) == 2  # stage 2 and stage 3 entries
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert count_parameters(model) > count_parameters(build_model(NetSpec("residual", 20)))
+
+
+def test_plain_twin_differs_only_by_the_addition():
+    torch.manual_seed(0)
+    plain = build_model(NetSpec("plain", 14))
+    residual = build_model(NetSpec("residual", 14))
+    residual.load_state_dict(plain.state_dict())  # same keys, same shapes
+    x = torch.randn(4, 3, 16, 16)
+    plain.eval()
+    residual.eval()
+    assert not torch.allclose(plain(x), residual(x))
+    for block in residual.blocks():
+        block.residual = False
+    assert torch.allclose(plain(x), residual(x))
+
+
+def test_norm_none_has_no_batchnorm_and_uses_biases():
+    model = build_model(NetSpec("plain", 8, norm="none"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert all(m.bias is not None for _, m in weight_layers(model))
+
+
+def test_shapes_for_other_inputs():
+    model = build_model(NetSpec("residual", 8, in_channels=1, num_classes=7, width=4))
+    assert model(torch.randn(3, 1, 8, 8)).shape == (3, 7)

@@ -1,0 +1,198 @@
+import math
+import os
+import signal
+
+import pytest
+import torch
+
+from resnet_essence.models import NetSpec
+from resnet_essence.training import (
+    Interrupted,
+    TrainConfig,
+    Trainer,
+    augment,
+    learning_rate,
+    resolve_device,
+)
+
+CPU = torch.device("cpu")
+SPEC = NetSpec("residual", 8, in_channels=1, width=4)
+
+
+def quick(**overrides) -> TrainConfig:
+    options = {
+        "epochs": 3,
+        "batch_size": 32,
+        "lr": 0.05,
+        "crop_padding": 1,
+        "flip": True,
+        "trace_every": 2,
+        "snapshot_epochs": (0, 1),
+    }
+    return TrainConfig(**{**options, **overrides})
+
+
+def test_augment_keeps_shape_dtype_and_pixels():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(1, 255, (64, 3, 8, 8), dtype=torch.uint8)
+    y = augment(x, 2, True, g)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    # every output pixel is either padding (0) or an input pixel of the same image
+    for i in range(4):
+        values = set(y[i].flatten().tolist()) - {0}
+        assert values <= set(x[i].flatten().tolist())
+
+
+def test_augment_without_padding_or_flip_is_identity():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 255, (8, 1, 8, 8), dtype=torch.uint8)
+    assert torch.equal(augment(x, 0, False, g), x)
+
+
+def test_flip_only_flips_about_half_the_images():
+    g = torch.Generator().manual_seed(0)
+    x = torch.arange(64, dtype=torch.float32).view(1, 1, 8, 8).repeat(1000, 1, 1, 1)
+    y = augment(x, 0, True, g)
+    flipped = (y == x.flip(3)).flatten(1).all(1).float().mean().item()
+    assert 0.4 < flipped < 0.6
+    assert ((y == x).flatten(1).all(1) | (y == x.flip(3)).flatten(1).all(1)).all()
+
+
+def test_crop_offsets_cover_the_padding_range():
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(500, 1, 6, 6)
+    x[:, :, 0, 0] = 1.0  # find where the top-left pixel lands
+    y = augment(x, 2, False, g)
+    positions = {tuple(p) for p in (y[:, 0] == 1).nonzero()[:, 1:].tolist()}
+    assert positions == {(r, c) for r in range(3) for c in range(3)}  # shifts of 0..2 pixels
+
+
+def test_learning_rate_schedule_by_epoch_and_iteration():
+    cfg = TrainConfig(lr=0.1, lr_milestones=(2, 3), milestone_unit="epoch")
+    assert learning_rate(cfg, 0, 10, False) == pytest.approx(0.1)
+    assert learning_rate(cfg, 20, 10, False) == pytest.approx(0.01)
+    assert learning_rate(cfg, 35, 10, False) == pytest.approx(0.001)
+    it = TrainConfig(lr=0.1, lr_milestones=(32000, 48000), milestone_unit="iteration")
+    assert learning_rate(it, 31999, 391, False) == pytest.approx(0.1)
+    assert learning_rate(it, 32000, 391, False) == pytest.approx(0.01)
+    assert learning_rate(it, 48000, 391, True) == pytest.approx(it.warmup_lr)
+
+
+@pytest.mark.parametrize(
+    "field,value", [("lr", -0.1), ("batch_size", 0), ("epochs", 0), ("milestone_unit", "week")]
+)
+def test_bad_training_values_are_named(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_cuda_requested_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == CPU
+    with pytest.raises(ValueError, match="device='tpu'"):
+        resolve_device("tpu")
+
+
+def test_overfits_a_tiny_batch(tiny_tensors):
+    data = {k: v[:32] for k, v in tiny_tensors.items()}
+    cfg = quick(epochs=60, lr=0.05, crop_padding=0, flip=False, trace_every=0)
+    state = Trainer(SPEC, cfg, data, CPU).run()
+    assert state.status == "completed"
+    assert state.metrics[-1]["train_loss"] < 0.05
+    assert state.metrics[0]["train_err"] > 0.5
+
+
+def test_same_seed_same_numbers_bit_for_bit(tiny_tensors):
+    a = Trainer(SPEC, quick(), tiny_tensors, CPU).run()
+    b = Trainer(SPEC, quick(), tiny_tensors, CPU).run()
+    c = Trainer(SPEC, quick(seed=1), tiny_tensors, CPU).run()
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert strip(a.metrics) == strip(b.metrics)
+    assert a.trace == b.trace
+    assert strip(a.metrics) != strip(c.metrics)
+
+
+def test_metrics_trace_and_snapshots(tiny_tensors):
+    trainer = Trainer(SPEC, quick(), tiny_tensors, CPU)
+    state = trainer.run()
+    assert [m["epoch"] for m in state.metrics] == [1, 2, 3]
+    assert sorted(state.snapshots) == [0, 1, 3]  # configured epochs, plus the final one
+    steps_per_epoch = math.ceil(200 / 32)
+    layers = len(trainer.layer_names)
+    assert len(state.trace) == layers * math.ceil(3 * steps_per_epoch / 2)
+    assert all(r["weight_grad_norm"] >= 0 for r in state.trace)
+    assert not torch.equal(state.snapshots[0]["conv1.weight"], state.snapshots[3]["conv1.weight"])
+    summary = trainer.summary()
+    assert summary["status"] == "completed" and summary["epochs_completed"] == 3
+    assert summary["final_test_err"] == state.metrics[-1]["test_err"]
+
+
+def _interrupt_at(trainer: Trainer, step: int) -> None:
+    """Send this process a real SIGTERM once the trainer reaches ``step``."""
+    original = trainer._train_step
+
+    def step_then_maybe_signal(idx):
+        original(idx)
+        if trainer.state.step == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    trainer._train_step = step_then_maybe_signal
+
+
+def test_sigterm_checkpoints_and_the_rerun_ends_with_identical_numbers(tiny_tensors, tmp_path):
+    straight = Trainer(SPEC, quick(), tiny_tensors, CPU).run()
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    first = Trainer(SPEC, quick(), tiny_tensors, CPU, checkpoint_path=checkpoint)
+    _interrupt_at(first, 10)  # mid-epoch 2 (7 steps an epoch)
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        first.run()
+    assert checkpoint.exists()
+    assert signal.getsignal(signal.SIGTERM) is not first._on_sigterm  # handler restored
+
+    second = Trainer(SPEC, quick(), tiny_tensors, CPU, checkpoint_path=checkpoint)
+    assert second.try_resume() and second.state.step == 10
+    resumed = second.run()
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert strip(resumed.metrics) == strip(straight.metrics)
+    assert resumed.trace == straight.trace
+    for key, value in straight.snapshots[3].items():
+        assert torch.equal(value, resumed.snapshots[3][key]), key
+
+
+def test_checkpoint_from_another_configuration_is_ignored(tiny_tensors, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    Trainer(SPEC, quick(epochs=1), tiny_tensors, CPU, checkpoint_path=checkpoint).run()
+    other = Trainer(SPEC, quick(epochs=1, lr=0.01), tiny_tensors, CPU, checkpoint_path=checkpoint)
+    assert not other.try_resume()
+
+
+def test_damaged_checkpoint_costs_a_restart_not_a_crash(tiny_tensors, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    state = Trainer(SPEC, quick(epochs=1), tiny_tensors, CPU, checkpoint_path=checkpoint).run()
+    assert state.status == "completed"
+
+
+def test_non_finite_loss_marks_the_run_diverged(tiny_tensors):
+    spec = NetSpec("plain", 8, in_channels=1, width=4, norm="none")
+    trainer = Trainer(spec, quick(lr=1e4, epochs=5), tiny_tensors, CPU)
+    state = trainer.run()
+    assert state.status == "diverged"
+    assert state.epoch < 5  # stopped early, cleanly
+    assert state.metrics[-1]["status"] == "diverged"
+    assert trainer.summary()["status"] == "diverged"
+
+
+def test_warmup_runs_at_the_warmup_rate_until_the_error_drops(tiny_tensors):
+    cfg = quick(epochs=6, warmup_min_depth=8, warmup_lr=0.01, warmup_until_train_err=0.88)
+    trainer = Trainer(SPEC, cfg, tiny_tensors, CPU)
+    assert trainer.state.warming_up
+    state = trainer.run()
+    assert not state.warming_up
+    assert state.metrics[0]["lr"] == pytest.approx(0.01)
+    assert state.metrics[-1]["lr"] == pytest.approx(cfg.lr)
+    assert not Trainer(SPEC, quick(), tiny_tensors, CPU).state.warming_up

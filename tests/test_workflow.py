@@ -1,0 +1,221 @@
+"""The DAG through Snakemake itself: dry runs, bad configs, the smoke run, each rule alone."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, copy_results, snakemake, write_config
+
+pytestmark = pytest.mark.snakemake
+
+CONFIGS = [ROOT / "config.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]
+RUN = "results/runs/digits/plain-8/seed0"
+STATS = "results/gradstats/digits/plain-8/seed0"
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, as {rule: count}."""
+    block = output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M)}
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_dry_run_of_every_config(config, tmp_path):
+    write_config(tmp_path, base=config)
+    result = snakemake(tmp_path, "-n")
+    jobs = job_counts(result.stdout)
+    cfg = __import__("yaml").safe_load((tmp_path / "config.yaml").read_text())
+    runs = len(cfg["archs"]) * len(cfg["depths"]) * len(cfg["seeds"])
+    assert jobs["train"] == runs and jobs["gradstats"] == runs
+    assert jobs["collapse"] == jobs["aggregate"] == jobs["figure"] == jobs["report"] == 1
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"foo": 1}, "'foo' was unexpected"),
+        ({"depths": [8, 30]}, "config key 'depths': \\[30\\] not of the form 6n\\+2"),
+        ({"seeds": []}, "should be non-empty"),
+        ({"dataset": "mnist"}, "'mnist' is not one of"),
+        ({"train": {"lr": -0.1}}, "instance\\['train'\\]\\['lr'\\]"),
+        ({"train": {"batch_size": 0}}, "instance\\['train'\\]\\['batch_size'\\]"),
+        ({"train": {"epochs": "many"}}, "'many' is not of type 'integer'"),
+        ({"device": "gpu"}, "instance\\['device'\\]"),
+    ],
+)
+def test_bad_config_stops_before_any_job(overrides, message, tmp_path):
+    write_config(tmp_path, overrides)
+    result = snakemake(tmp_path, check=False)
+    assert result.returncode != 0
+    assert re.search(message, result.stdout + result.stderr), result.stderr[-3000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_command_line_config_is_typed_and_checked(tmp_path):
+    write_config(tmp_path)
+    ok = snakemake(tmp_path, "-n", "--config", "depths=[8,20]")
+    assert job_counts(ok.stdout)["train"] == 2 * 2 * 2
+    bad = snakemake(tmp_path, "-n", "--config", "depths=[8,9]", check=False)
+    assert bad.returncode != 0 and "config key 'depths': [9]" in bad.stdout + bad.stderr
+
+
+def test_smoke_run_end_to_end(smoke_run):
+    final = pd.read_csv(smoke_run / "results/tables/final.csv")
+    assert len(final) == 4 and set(final["arch"]) == {"plain", "residual"}
+    assert (final["n_runs"] == 2).all()
+    survival = pd.read_csv(smoke_run / "results/collapse/survival.csv")
+    assert {"activation", "input_dim", "embed_dim", "recoverable", "theory"} <= set(survival)
+    claims = pd.read_csv(smoke_run / "results/tables/claims.csv")
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    assert {"1", "2", "3", "4a", "5a", "6", "7"} <= set(claims["claim_id"].astype(str))
+    report = (smoke_run / "results/report.md").read_text()
+    assert "Claims of the essay" in report and "figures/main.png" in report
+    for ext in ("png", "pdf", "svg"):
+        assert (smoke_run / f"results/figures/main.{ext}").stat().st_size > 1000
+    assert len(list((smoke_run / "results/figures/panels").glob("*.png"))) >= 9
+    metrics = pd.read_csv(smoke_run / RUN / "metrics.csv")
+    assert list(metrics["epoch"]) == [1, 2]
+    summary = json.loads((smoke_run / RUN / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["params"] > 0
+    assert not (smoke_run / RUN / "checkpoint.pt").exists()  # removed once the run completed
+
+
+def test_a_finished_run_has_nothing_left_to_do(smoke_run):
+    result = snakemake(smoke_run, "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_regenerating_the_figure_never_retrains(smoke_run):
+    jobs = job_counts(snakemake(smoke_run, "-n", "--forcerun", "figure").stdout)
+    assert jobs.get("figure") == 1 and jobs.get("report") == 1
+    assert "train" not in jobs and "gradstats" not in jobs and "aggregate" not in jobs
+
+
+def _single_rule(workdir: Path, rule: str, *targets: str) -> None:
+    result = snakemake(workdir, *targets, "--allowed-rules", rule)
+    assert f"rule {rule}:" in result.stdout + result.stderr
+
+
+def test_rule_collapse_alone(tmp_path):
+    write_config(tmp_path)
+    _single_rule(tmp_path, "collapse", "results/collapse/survival.csv")
+    examples = pd.read_csv(tmp_path / "results/collapse/examples.csv")
+    assert {"input", "relu", "linear", "residual"} <= set(examples["activation"])
+
+
+def test_rule_prepare_data_digits_alone(tmp_path):
+    write_config(tmp_path)
+    _single_rule(tmp_path, "prepare_data", "results/data/digits.npz")
+    info = json.loads((tmp_path / "results/data/digits.json").read_text())
+    assert info["num_classes"] == 10
+
+
+def test_rule_prepare_data_cifar10_from_a_fake_archive(tmp_path):
+    from fixtures_data import write_fake_cifar10_archive
+
+    md5 = write_fake_cifar10_archive(tmp_path / "cifar" / "cifar-10-python.tar.gz")
+    write_config(
+        tmp_path,
+        {
+            "dataset": "cifar10",
+            "data_root": str(tmp_path / "cifar"),
+            "data": {"cifar10_md5": md5, "download": False},
+        },
+    )
+    _single_rule(tmp_path, "prepare_data", "results/data/cifar10.npz")
+    info = json.loads((tmp_path / "results/data/cifar10.json").read_text())
+    assert info["image_shape"] == [3, 32, 32]
+
+
+def test_rule_prepare_data_rejects_a_wrong_checksum(tmp_path):
+    from fixtures_data import write_fake_cifar10_archive
+
+    write_fake_cifar10_archive(tmp_path / "cifar" / "cifar-10-python.tar.gz")
+    write_config(
+        tmp_path,
+        {"dataset": "cifar10", "data_root": str(tmp_path / "cifar"), "data": {"download": False}},
+    )
+    result = snakemake(tmp_path, "results/data/cifar10.npz", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results/logs/prepare_data/cifar10.log").read_text()
+    assert "c58f30108f718f92721af3b95e74349a" in log and "cifar-10-python.tar.gz" in log
+    assert not (tmp_path / "results/data/cifar10.npz").exists()
+
+
+def test_rule_prepare_data_imagefolder(tmp_path):
+    from fixtures_data import write_fake_imagefolder
+
+    write_fake_imagefolder(tmp_path / "images", size=8)
+    write_config(tmp_path, {"dataset": "imagefolder", "data_root": str(tmp_path / "images")})
+    _single_rule(tmp_path, "prepare_data", "results/data/imagefolder.npz")
+
+
+def test_rule_train_alone(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results/data/digits.npz", "results/data/digits.json")
+    _single_rule(tmp_path, "train", f"{RUN}/summary.json")
+    ours = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
+    theirs = pd.read_csv(smoke_run / RUN / "metrics.csv").drop(columns="seconds")
+    pd.testing.assert_frame_equal(ours, theirs)  # same config and seed, same numbers
+
+
+def test_rule_gradstats_alone(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(
+        smoke_run,
+        tmp_path,
+        "results/data/digits.npz",
+        "results/data/digits.json",
+        f"{RUN}/snapshots.pt",
+        f"{RUN}/summary.json",
+        f"{RUN}/metrics.csv",
+        f"{RUN}/trace.csv",
+        f"{RUN}/model.pt",
+    )
+    _single_rule(tmp_path, "gradstats", f"{STATS}.csv")
+    layers = pd.read_csv(tmp_path / f"{STATS}.csv")
+    required = {
+        "epoch",
+        "layer",
+        "weight_grad_norm",
+        "relu_active_fraction",
+        "dead_fraction",
+        "response_std",
+    }
+    assert required <= set(layers.columns)
+    assert sorted(layers["epoch"].unique()) == [0, 2]
+
+
+def test_rule_aggregate_alone(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results/data", "results/runs", "results/gradstats")
+    _single_rule(tmp_path, "aggregate", "results/tables/final.csv")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "results/tables/final.csv"),
+        pd.read_csv(smoke_run / "results/tables/final.csv"),
+    )
+
+
+def test_rule_figure_and_report_alone(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(
+        smoke_run,
+        tmp_path,
+        "results/data",
+        "results/runs",
+        "results/gradstats",
+        "results/collapse",
+        "results/tables",
+        "results/benchmarks",
+    )
+    (tmp_path / "results/tables/claims.csv").unlink()
+    _single_rule(tmp_path, "figure", "results/figures/main.png")
+    assert (tmp_path / "results/figures/main.pdf").exists()
+    _single_rule(tmp_path, "report", "results/report.md")
+    from test_report import assert_well_formed
+
+    assert_well_formed((tmp_path / "results/report.html").read_text())

@@ -1,0 +1,21 @@
+rule gradstats:
+    input:
+        data="results/data/{dataset}.npz",
+        snapshots=f"{RUN}/snapshots.pt",
+        summary=f"{RUN}/summary.json",
+    output:
+        layers=f"{STATS}.csv",
+        shattering=f"{STATS}.shattering.csv",
+    log:
+        "results/logs/gradstats/{dataset}/{arch}-{depth}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/gradstats/{dataset}-{arch}-{depth}-seed{seed}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: config["train"]["threads"]
+    params:
+        batch_size=config["gradstats"]["batch_size"],
+        path_points=config["gradstats"]["path_points"],
+        lags=config["gradstats"]["lags"],
+    script:
+        "../../scripts/gradstats.py"
