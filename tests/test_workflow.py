@@ -219,3 +219,13 @@ def test_rule_figure_and_report_alone(smoke_run, tmp_path):
     from test_report import assert_well_formed
 
     assert_well_formed((tmp_path / "results/report.html").read_text())
+
+
+def test_snakemake_report_holds_every_marked_output(smoke_run, tmp_path):
+    import zipfile
+
+    target = tmp_path / "report.zip"
+    snakemake(smoke_run, "--report", str(target))
+    names = zipfile.ZipFile(target).namelist()
+    for expected in ("main.png", "claims.csv", "final.csv", "survival.csv", "b_survival.png"):
+        assert any(name.endswith(expected) for name in names), expected
