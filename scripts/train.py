@@ -68,7 +68,7 @@ def train(
     with atomic_path(outputs["snapshots"]) as tmp:
         torch.save({"spec": summary["spec"], "snapshots": state.snapshots}, tmp)
     with atomic_path(outputs["model"]) as tmp:
-        torch.save({"spec": summary["spec"], "state_dict": trainer.final_state_dict()}, tmp)
+        torch.save({"spec": summary["spec"], "state_dict": trainer.cpu_weights()}, tmp)
     write_json(outputs["summary"], summary)  # last: its presence means the run is complete
     trainer.remove_checkpoint()
     log.info(

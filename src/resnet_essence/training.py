@@ -9,7 +9,6 @@ ends with the same numbers as an uninterrupted one on the CPU.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import signal
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .io import atomic_path
 from .models import NetSpec, build_model, count_parameters, weight_layers
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,6 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.checkpoint_path is None:
             return
-        from .io import atomic_path
-
         payload = {
             "fingerprint": self.fingerprint,
             "model": self.model.state_dict(),
@@ -281,9 +279,7 @@ class Trainer:
     # -- training -----------------------------------------------------------------------------
     def snapshot(self, force: bool = False) -> None:
         if force or self.state.epoch in self.cfg.snapshot_epochs:
-            self.state.snapshots[self.state.epoch] = {
-                k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()
-            }
+            self.state.snapshots[self.state.epoch] = self.cpu_weights()
 
     def _record_trace(self) -> None:
         grads = [w.grad for w in self.layer_weights]
@@ -423,5 +419,6 @@ class Trainer:
             "train": asdict(self.cfg),
         }
 
-    def final_state_dict(self) -> dict[str, torch.Tensor]:
-        return copy.deepcopy({k: v.cpu() for k, v in self.model.state_dict().items()})
+    def cpu_weights(self) -> dict[str, torch.Tensor]:
+        """The weights as they are now, copied to the CPU."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
