@@ -17,6 +17,14 @@ include: "workflow/rules/report.smk"
 report: "workflow/report/workflow.rst"
 
 
+# small jobs (and the download of a data set) stay on the machine that runs Snakemake
+localrules:
+    prepare_data,
+    aggregate,
+    figure,
+    report,
+
+
 rule all:
     default_target: True
     input:
