@@ -152,3 +152,11 @@ def test_measure_snapshots_shapes():
     assert shattering(model, x[0], x[1], 0, 9, [1]).keys() == {1}
     with pytest.raises(ValueError, match="at least 2"):
         measure_snapshots(model, snaps, x[:1], y[:1], 9, [1])
+
+
+def test_networks_without_batchnorm_are_measured_too():
+    model = build_model(NetSpec("plain", 14, in_channels=1, width=4, norm="none"))
+    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    assert (table["kind"] == "bn").sum() == 0
+    assert (table["kind"] == "relu").sum() == 1 + 2 * 6
+    assert table.loc[table["kind"] == "weight", "weight_grad_norm"].gt(0).all()
