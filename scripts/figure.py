@@ -37,11 +37,11 @@ def figure(table_paths, survival, examples, main_outputs, panel_dir) -> None:
         save(fig, path)
         log.info("wrote %s", path)
     plt.close(fig)
-    for name in plotting.PANELS:
+    for name in plotting.PANEL_NAMES:
         fig = plotting.panel_figure(name, tables)
         save(fig, Path(panel_dir) / f"{name}.png")
         plt.close(fig)
-    log.info("wrote %d panels to %s", len(plotting.PANELS), panel_dir)
+    log.info("wrote %d panels to %s", len(plotting.PANEL_NAMES), panel_dir)
 
 
 def main() -> None:

@@ -39,9 +39,12 @@ def tiny_tensors() -> dict[str, torch.Tensor]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run this project's Snakefile in ``workdir`` (its config.yaml is the one used)."""
-    command = [
+SNAKEMAKE_ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def snakemake_command(workdir: Path, *args: str, cores: int = 2) -> list[str]:
+    """The command line that runs this project's Snakefile in ``workdir``."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -50,11 +53,20 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
         "--directory",
         str(workdir),
         "--cores",
-        "2",
+        str(cores),
         *args,
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run this project's Snakefile in ``workdir`` (its config.yaml is the one used)."""
+    result = subprocess.run(
+        snakemake_command(workdir, *args),
+        capture_output=True,
+        text=True,
+        env=SNAKEMAKE_ENV,
+        timeout=900,
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-6000:]}"

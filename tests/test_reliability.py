@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, snakemake, write_config
+from conftest import ROOT, SNAKEMAKE_ENV, snakemake, snakemake_command, write_config
 
 from resnet_essence.io import atomic_path, write_csv
 
@@ -34,25 +33,14 @@ TRAIN_TARGET = f"{RUN}/summary.json"
 
 
 def _start(workdir: Path, *args: str) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "1",
-        *args,
-    ]
+    """Snakemake in the background, in its own process group (so it can be killed whole)."""
     return subprocess.Popen(
-        command,
+        snakemake_command(workdir, *args, cores=1),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        env=SNAKEMAKE_ENV,
     )
 
 

@@ -325,6 +325,40 @@ def response_profile(ax, layers: pd.DataFrame) -> None:
     ax.legend(frameon=False)
 
 
+def dead_relus(ax, networks: pd.DataFrame) -> None:
+    """(f) Fraction of ReLU units never active on the evaluation batch, against depth."""
+    network_statistic(ax, networks, "dead_fraction", "dead ReLU units (fraction)", "(f) dead ReLUs")
+
+
+def shattered_gradients(ax, networks: pd.DataFrame) -> None:
+    """(h) Input-gradient autocorrelation at lag 1 at initialisation (Balduzzi et al. 2017)."""
+    network_statistic(
+        ax,
+        networks,
+        "autocorrelation_lag1",
+        "input-gradient autocorrelation (lag 1)",
+        "(h) shattering",
+        epoch="first",
+        bounds=(-1, 1),
+    )
+
+
+# Every panel drawn on one Axes, by file name; the main figure places them on a 3x3 grid.
+PANELS = {
+    "b_survival": lambda ax, t: survival(ax, t["survival"]),
+    "b_reconstruction": lambda ax, t: reconstruction(ax, t["survival"]),
+    "h_shattering": lambda ax, t: shattered_gradients(ax, t["networks"]),
+    "c_curves_plain": lambda ax, t: training_curves(ax, t["curves"], "plain", "c"),
+    "c_curves_residual": lambda ax, t: training_curves(ax, t["curves"], "residual", "c"),
+    "d_final_errors": lambda ax, t: final_errors(ax, t["final"], t.get("paper")),
+    "e_gradient_profile": lambda ax, t: gradient_profile(ax, t["layers"]),
+    "f_dead_relus": lambda ax, t: dead_relus(ax, t["networks"]),
+    "g_responses": lambda ax, t: response_profile(ax, t["layers"]),
+}
+COLLAPSE_PANEL = "a_collapse"
+PANEL_NAMES = [COLLAPSE_PANEL, *PANELS]
+
+
 def main_figure(tables: dict[str, pd.DataFrame]):
     """The whole figure from the aggregated tables; returns the matplotlib Figure."""
     style()
@@ -332,69 +366,20 @@ def main_figure(tables: dict[str, pd.DataFrame]):
     outer = fig.add_gridspec(2, 1, height_ratios=[0.75, 3])
     collapse_examples(fig, outer[0], tables["examples"])
     axes = outer[1].subgridspec(3, 3).subplots()
-    survival(axes[0, 0], tables["survival"])
-    reconstruction(axes[0, 1], tables["survival"])
-    network_statistic(
-        axes[0, 2],
-        tables["networks"],
-        "autocorrelation_lag1",
-        "input-gradient autocorrelation (lag 1)",
-        "(h) shattering",
-        epoch="first",
-        bounds=(-1, 1),
-    )
-    training_curves(axes[1, 0], tables["curves"], "plain", "c")
-    training_curves(axes[1, 1], tables["curves"], "residual", "c")
-    final_errors(axes[1, 2], tables["final"], tables.get("paper"))
-    gradient_profile(axes[2, 0], tables["layers"])
-    network_statistic(
-        axes[2, 1],
-        tables["networks"],
-        "dead_fraction",
-        "dead ReLU units (fraction)",
-        "(f) dead ReLUs",
-    )
-    response_profile(axes[2, 2], tables["layers"])
-    for ax in axes.flat:
+    for ax, draw in zip(axes.flat, PANELS.values(), strict=True):
+        draw(ax, tables)
         sns.despine(ax=ax)
     return fig
 
 
-PANELS = {
-    "a_collapse": lambda fig, t: collapse_examples(fig, fig.add_gridspec(1, 1)[0], t["examples"]),
-    "b_survival": lambda fig, t: survival(fig.add_subplot(), t["survival"]),
-    "b_reconstruction": lambda fig, t: reconstruction(fig.add_subplot(), t["survival"]),
-    "c_curves_plain": lambda fig, t: training_curves(fig.add_subplot(), t["curves"], "plain", "c"),
-    "c_curves_residual": lambda fig, t: training_curves(
-        fig.add_subplot(), t["curves"], "residual", "c"
-    ),
-    "d_final_errors": lambda fig, t: final_errors(fig.add_subplot(), t["final"], t.get("paper")),
-    "e_gradient_profile": lambda fig, t: gradient_profile(fig.add_subplot(), t["layers"]),
-    "f_dead_relus": lambda fig, t: network_statistic(
-        fig.add_subplot(),
-        t["networks"],
-        "dead_fraction",
-        "dead ReLU units (fraction)",
-        "(f) dead ReLUs",
-    ),
-    "g_responses": lambda fig, t: response_profile(fig.add_subplot(), t["layers"]),
-    "h_shattering": lambda fig, t: network_statistic(
-        fig.add_subplot(),
-        t["networks"],
-        "autocorrelation_lag1",
-        "input-gradient autocorrelation (lag 1)",
-        "(h) shattering",
-        epoch="first",
-        bounds=(-1, 1),
-    ),
-}
-
-
 def panel_figure(name: str, tables: dict[str, pd.DataFrame]):
+    """One panel alone, sized for a single column."""
     style()
-    size = (7.2, 3.2) if name == "a_collapse" else (3.4, 2.6)
-    fig = plt.figure(figsize=size, layout="constrained")
-    PANELS[name](fig, tables)
-    if name != "a_collapse":
-        sns.despine(fig)
+    if name == COLLAPSE_PANEL:
+        fig = plt.figure(figsize=(7.2, 3.2), layout="constrained")
+        collapse_examples(fig, fig.add_gridspec(1, 1)[0], tables["examples"])
+        return fig
+    fig, ax = plt.subplots(figsize=(3.4, 2.6), layout="constrained")
+    PANELS[name](ax, tables)
+    sns.despine(ax=ax)
     return fig
