@@ -64,7 +64,7 @@ def train(
     summary["dataset"] = data.name
     write_csv(outputs["metrics"], pd.DataFrame(state.metrics))
     trace_columns = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]
-    write_csv(outputs["trace"], pd.DataFrame(state.trace, columns=trace_columns))
+    write_csv(outputs["trace"], pd.DataFrame(trainer.trace_rows(), columns=trace_columns))
     with atomic_path(outputs["snapshots"]) as tmp:
         torch.save({"spec": summary["spec"], "snapshots": state.snapshots}, tmp)
     with atomic_path(outputs["model"]) as tmp:

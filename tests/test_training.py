@@ -79,7 +79,14 @@ def test_learning_rate_schedule_by_epoch_and_iteration():
 
 
 @pytest.mark.parametrize(
-    "field,value", [("lr", -0.1), ("batch_size", 0), ("epochs", 0), ("milestone_unit", "week")]
+    "field,value",
+    [
+        ("lr", -0.1),
+        ("batch_size", 0),
+        ("epochs", 0),
+        ("milestone_unit", "week"),
+        ("precision", "fp8"),
+    ],
 )
 def test_bad_training_values_are_named(field, value):
     with pytest.raises(ValueError, match=field):
@@ -122,8 +129,11 @@ def test_metrics_trace_and_snapshots(tiny_tensors):
     assert sorted(state.snapshots) == [0, 1, 3]  # configured epochs, plus the final one
     steps_per_epoch = math.ceil(200 / 32)
     layers = len(trainer.layer_names)
-    assert len(state.trace) == layers * math.ceil(3 * steps_per_epoch / 2)
-    assert all(r["weight_grad_norm"] >= 0 for r in state.trace)
+    assert len(state.trace) == math.ceil(3 * steps_per_epoch / 2)
+    rows = trainer.trace_rows()
+    assert len(rows) == layers * len(state.trace)
+    assert all(r["weight_grad_norm"] >= 0 for r in rows)
+    assert [r["layer"] for r in rows[:layers]] == trainer.layer_names
     assert not torch.equal(state.snapshots[0]["conv1.weight"], state.snapshots[3]["conv1.weight"])
     summary = trainer.summary()
     assert summary["status"] == "completed" and summary["epochs_completed"] == 3
@@ -196,3 +206,13 @@ def test_warmup_runs_at_the_warmup_rate_until_the_error_drops(tiny_tensors):
     assert state.metrics[0]["lr"] == pytest.approx(0.01)
     assert state.metrics[-1]["lr"] == pytest.approx(cfg.lr)
     assert not Trainer(SPEC, quick(), tiny_tensors, CPU).state.warming_up
+
+
+def test_bf16_on_the_cpu_trains_and_is_reproducible(tiny_tensors):
+    fp32 = Trainer(SPEC, quick(epochs=1), tiny_tensors, CPU)
+    assert not fp32.bf16  # auto on the CPU is fp32
+    a = Trainer(SPEC, quick(epochs=1, precision="bf16"), tiny_tensors, CPU).run()
+    b = Trainer(SPEC, quick(epochs=1, precision="bf16"), tiny_tensors, CPU).run()
+    assert a.status == "completed"
+    assert a.metrics[0]["train_loss"] == b.metrics[0]["train_loss"]
+    assert a.metrics[0]["train_loss"] != fp32.run().metrics[0]["train_loss"]

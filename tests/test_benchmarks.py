@@ -1,0 +1,98 @@
+"""The benchmarks run end to end at toy sizes and write results files of the right shape.
+
+No timing claims: these only check structure (keys present, figures positive and finite).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+TINY = ["--device", "cpu", "--depths", "8", "--width", "4", "--steps", "2", "--warmup", "1"]
+TINY += ["--repeats", "2", "--images", "64", "--batch-size", "16", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield {name: importlib.import_module(name) for name in ("bench_train", "bench_trace")}
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def _positive(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+def test_textbook_dataset_serves_normalised_crops(bench):
+    data = bench["bench_train"].synthetic_data(4, image_size=8, channels=3)
+    dataset = bench["bench_train"].TextbookDataset(data["x_train"], data["y_train"], padding=2)
+    image, label = dataset[0]
+    assert image.shape == (3, 8, 8) and image.dtype == torch.float32
+    assert label == int(data["y_train"][0])
+    # without padding or flip, the sample is exactly the normalised stored image
+    plain = bench["bench_train"].TextbookDataset(
+        data["x_train"], data["y_train"], padding=0, flip=False
+    )
+    expected = (data["x_train"][1].float() / 255 - plain.mean) / plain.std
+    assert torch.allclose(plain[1][0], expected)
+
+
+def test_bench_train_writes_results(bench, tmp_path, capsys):
+    out = tmp_path / "train.json"
+    result = bench["bench_train"].main([*TINY, "--grid-seeds", "2", "--out", str(out)])
+    assert "ratio" in capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert saved["command"].startswith("python benchmarks/bench_train.py")
+    assert saved["benchmark"] == "train" and len(saved["rows"]) == 2
+    for key in ("device_name", "torch", "cuda", "cudnn", "threads"):
+        assert key in saved["environment"]
+    assert saved["environment"]["threads"] == 1
+    assert {row["arch"] for row in saved["rows"]} == {"plain", "residual"}
+    for row in result["rows"]:
+        assert row["depth"] == 8
+        for key in ("ratio", "ours_img_per_s", "textbook_img_per_s"):
+            assert _positive(row[key])
+        for key in ("ours_s_per_epoch", "textbook_s_per_epoch"):
+            assert _positive(row[key])
+        assert len(row["ours_seconds"]) == len(row["textbook_seconds"]) == 2
+    expected = sum(r["ours_s_per_epoch"] for r in result["rows"]) * 164 * 2 / 3600
+    assert math.isclose(saved["grid"]["ours_hours"], expected)
+
+
+def test_bench_trace_writes_results(bench, tmp_path):
+    out = tmp_path / "trace.json"
+    argv = [*TINY, "--trace-every", "2", "--direct-calls", "2", "--out", str(out)]
+    argv += ["--run-epochs", "2", "--run-steps-per-epoch", "10"]
+    result = bench["bench_trace"].main(argv)
+    saved = json.loads(out.read_text())
+    assert saved["benchmark"] == "trace" and len(saved["rows"]) == 2
+    for row in result["rows"]:
+        assert math.isfinite(row["overhead_percent"])
+        assert len(row["overhead_percent_rounds"]) == 2
+        assert _positive(row["record_seconds"]) and _positive(row["direct_overhead_percent"])
+        assert row["layers"] == 8  # depth counts the weight layers
+        assert row["trace_records_on"] >= 1
+        assert row["run_trace_records"] == 10
+        assert _positive(row["checkpoint_seconds_full_trace"])
+        assert math.isfinite(row["checkpoint_overhead_percent"])
+    assert saved["max_overhead_percent"] == max(r["overhead_percent"] for r in saved["rows"])
+    assert "max_checkpoint_overhead_percent" in saved
+
+
+def test_bench_trace_digits_like_defaults(bench, tmp_path):
+    argv = [*TINY[:-6], "--images", "64", "--threads", "1", "--image-size", "8"]
+    argv += ["--trace-every", "1", "--run-epochs", "1", "--out", str(tmp_path / "t")]
+    result = bench["bench_trace"].main(argv)
+    settings = result["settings"]
+    assert (settings["channels"], settings["crop_padding"], settings["flip"]) == (1, 1, False)
+    assert settings["batch_size"] == 32 and settings["run_steps_per_epoch"] == 45
