@@ -23,6 +23,7 @@ localrules:
     aggregate,
     figure,
     report,
+    example,
 
 
 rule all:

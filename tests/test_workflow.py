@@ -229,3 +229,16 @@ def test_snakemake_report_holds_every_marked_output(smoke_run, tmp_path):
     names = zipfile.ZipFile(target).namelist()
     for expected in ("main.png", "claims.csv", "final.csv", "survival.csv", "b_survival.png"):
         assert any(name.endswith(expected) for name in names), expected
+
+
+def test_rule_example_publishes_a_run_with_its_provenance(smoke_run):
+    snakemake(smoke_run, "example")
+    example = smoke_run / "docs/example"
+    report = (example / "report.md").read_text()
+    assert "![main figure](main.png)" in report and (example / "main.png").exists()
+    provenance = (example / "PROVENANCE.md").read_text()
+    assert re.search(r"commit: `[0-9a-f]{40}", provenance), provenance
+    assert "depths" in (example / "config.yaml").read_text()
+    pd.testing.assert_frame_equal(
+        pd.read_csv(example / "claims.csv"), pd.read_csv(smoke_run / "results/tables/claims.csv")
+    )

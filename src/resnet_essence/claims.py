@@ -60,8 +60,8 @@ def directional(lo: float, hi: float, expected_sign: int) -> str:
 
 def _compare(claim_id, claim, measure, a, b, expected_sign) -> Verdict:
     effect, lo, hi = diff_ci(a, b)
-    side = "above" if expected_sign > 0 else "below"
-    rule = f"95% Welch interval of the difference entirely {side} 0"
+    side, other = ("above", "below") if expected_sign > 0 else ("below", "above")
+    rule = f"supported if the 95% Welch interval is entirely {side} 0, contradicted if {other}"
     return Verdict(
         claim_id, claim, measure, effect, lo, hi, directional(lo, hi, expected_sign), rule
     )
@@ -106,7 +106,7 @@ def collapse_claims(survival: pd.DataFrame, rule: CollapseRule = CollapseRule())
                 math.nan,
                 math.nan,
                 SUPPORTED if worst <= rule.theory_tolerance else CONTRADICTED,
-                f"largest gap at most {rule.theory_tolerance}",
+                f"supported if the largest gap is at most {rule.theory_tolerance}",
             )
         )
     for claim_id, activation, claim in (
@@ -129,7 +129,7 @@ def collapse_claims(survival: pd.DataFrame, rule: CollapseRule = CollapseRule())
                 math.nan,
                 math.nan,
                 verdict,
-                f"fraction lost at most {rule.exact_tolerance}",
+                f"supported if the fraction lost is at most {rule.exact_tolerance}",
             )
         )
     return out

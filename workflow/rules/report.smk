@@ -68,3 +68,25 @@ rule report:
         rule=config["report"],
     script:
         "../../scripts/report.py"
+
+
+# Not part of `all`: publishes a finished run for the README. See scripts/example.py.
+rule example:
+    input:
+        figure="results/figures/main.png",
+        report="results/report.md",
+        claims="results/tables/claims.csv",
+    output:
+        figure="docs/example/main.png",
+        report="docs/example/report.md",
+        claims="docs/example/claims.csv",
+        config="docs/example/config.yaml",
+        provenance="docs/example/PROVENANCE.md",
+    log:
+        "results/logs/example.log",
+    conda:
+        "../../environment.yml"
+    params:
+        workflow_dir=workflow.basedir,
+    script:
+        "../../scripts/example.py"
