@@ -90,8 +90,9 @@ def collapse_claims(survival: pd.DataFrame, rule: CollapseRule = CollapseRule())
                 float(high["recoverable_lo"] - low["recoverable_hi"]),
                 float(high["recoverable_hi"] - low["recoverable_lo"]),
                 verdict,
-                f"interval at n=m below {rule.low_dim_max} and at the largest n above "
-                f"{rule.high_dim_min}",
+                f"supported if the interval at n=m is below {rule.low_dim_max} and at the "
+                f"largest n above {rule.high_dim_min}; contradicted if above {rule.high_dim_min} "
+                "already at n=m",
             )
         )
         gap = (rows["recoverable"] - rows["theory"]).abs()
