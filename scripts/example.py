@@ -10,9 +10,11 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from resnet_essence.io import atomic_path, write_text
+from resnet_essence.report import Block, claims_block, to_markdown
 from resnet_essence.scripting import run_main, setup_logging
 
 log = logging.getLogger("example")
@@ -42,6 +44,10 @@ def publish(inputs, outputs, config: dict, workflow_dir: str) -> None:
     report = Path(inputs["report"]).read_text(encoding="utf-8")
     write_text(
         outputs["report"], report.replace(f"]({figure_link})", f"]({Path(outputs['figure']).name})")
+    )
+    claims = claims_block(pd.read_csv(inputs["claims"], dtype={"claim_id": str}))
+    write_text(
+        outputs["claims_md"], to_markdown([Block("table", table=claims.drop(columns="rule"))])
     )
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))
     write_text(

@@ -243,7 +243,8 @@ def _statistic_claims(net_runs: pd.DataFrame, dataset: str, deep: int) -> list[V
         out.append(
             _compare(
                 claim_id,
-                f"Residual nets have less gradient vanishing (at {when})",
+                f"Residual nets have less gradient vanishing: first/last layer ratio closer to 1 "
+                f"(at {when})",
                 f"{dataset}: |log10(first/last layer gradient norm)| at epoch {epoch}, "
                 f"residual-{deep} minus plain-{deep} (plain first/last = {plain_ratio:.3g}: "
                 f"{direction})",

@@ -80,6 +80,7 @@ rule example:
         figure="docs/example/main.png",
         report="docs/example/report.md",
         claims="docs/example/claims.csv",
+        claims_md="docs/example/claims.md",
         config="docs/example/config.yaml",
         provenance="docs/example/PROVENANCE.md",
     log:
