@@ -1,0 +1,49 @@
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from resnet_essence import plotting
+from resnet_essence.report import paper_table
+
+
+def _final(dataset: str) -> pd.DataFrame:
+    rows = []
+    for arch in ("plain", "residual"):
+        for depth in (20, 56):
+            err = 0.1 if arch == "residual" else 0.12
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "arch": arch,
+                    "depth": depth,
+                    "train_err_mean": err,
+                    "train_err_lo": err - 0.01,
+                    "train_err_hi": err + 0.01,
+                    "test_err_mean": err,
+                    "test_err_lo": err - 0.02,
+                    "test_err_hi": err + 0.02,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_final_errors_show_he_et_al_beside_ours_for_cifar10():
+    fig, ax = plt.subplots()
+    plotting.final_errors(ax, _final("cifar10"), paper_table())
+    labels = ax.get_legend_handles_labels()[1]
+    assert "residual, He et al. test" in labels and "plain, He et al. test" in labels
+    paper_line = next(
+        line for line in ax.get_lines() if line.get_label() == "residual, He et al. test"
+    )
+    assert list(paper_line.get_ydata()) == [8.75, 7.51, 7.17, 6.97, 6.43]
+    plt.close(fig)
+
+
+def test_error_bands_stay_within_zero_and_hundred_percent():
+    fig, ax = plt.subplots()
+    final = _final("digits")
+    final["train_err_lo"] = -0.5  # a t interval of three seeds can reach below zero
+    plotting.final_errors(ax, final)
+    for container in ax.containers:
+        for segment in container.lines[2][0].get_segments():
+            assert segment[:, 1].min() >= 0
+    plt.close(fig)
