@@ -2,20 +2,24 @@
 
 From a shell:
     python scripts/collapse.py --out results/collapse/survival.csv \
-        --examples results/collapse/examples.csv --n-matrices 50
+        --examples results/collapse/examples.csv --n-matrices 50   (the rest: config.yaml)
 """
 
 import argparse
 import logging
 import time
+from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from resnet_essence import collapse
+from resnet_essence.config import section_defaults
 from resnet_essence.io import write_csv
 from resnet_essence.scripting import run_main, setup_logging
 
 log = logging.getLogger("collapse")
+SCHEMA = Path(__file__).resolve().parent.parent / "workflow/schemas/config.schema.yaml"
 GRID_KEYS = (
     "manifolds",
     "max_embed_dim",
@@ -27,19 +31,6 @@ GRID_KEYS = (
     "rank_tol",
     "seed",
 )
-DEFAULTS = {
-    "manifolds": ["spiral", "swiss_roll"],
-    "max_embed_dim": 32,
-    "activations": list(collapse.ACTIVATIONS),
-    "n_points": 400,
-    "n_matrices": 200,
-    "distribution": "gaussian",
-    "bias_std": 0.0,
-    "rank_tol": 1e-6,
-    "seed": 0,
-    "example_dims": [2, 3, 5, 15, 30],
-    "example_points": 1000,
-}
 
 
 def run(cfg: dict, out_survival: str, out_examples: str) -> None:
@@ -69,18 +60,20 @@ def run(cfg: dict, out_survival: str, out_examples: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config.yaml", help="its collapse: section is used")
     parser.add_argument("--out", default="results/collapse/survival.csv")
     parser.add_argument("--examples", default="results/collapse/examples.csv")
-    parser.add_argument("--n-matrices", type=int, default=DEFAULTS["n_matrices"])
-    parser.add_argument("--n-points", type=int, default=DEFAULTS["n_points"])
-    parser.add_argument("--max-embed-dim", type=int, default=DEFAULTS["max_embed_dim"])
+    parser.add_argument("--n-matrices", type=int, default=None)
+    parser.add_argument("--n-points", type=int, default=None)
+    parser.add_argument("--max-embed-dim", type=int, default=None)
     args = parser.parse_args()
-    cfg = {
-        **DEFAULTS,
-        "n_matrices": args.n_matrices,
-        "n_points": args.n_points,
-        "max_embed_dim": args.max_embed_dim,
-    }
+    with open(SCHEMA, encoding="utf-8") as fh:
+        cfg = section_defaults(yaml.safe_load(fh), "collapse")
+    with open(args.config, encoding="utf-8") as fh:
+        cfg.update(yaml.safe_load(fh).get("collapse", {}))
+    for key in ("n_matrices", "n_points", "max_embed_dim"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
     run(cfg, args.out, args.examples)
 
 

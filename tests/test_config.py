@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnet_essence.config import check, coerce
+from resnet_essence.config import check, coerce, section_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -55,3 +55,9 @@ def test_snapshot_after_the_last_epoch_names_the_key():
     cfg["gradstats"]["snapshot_epochs"] = [0, 99]
     with pytest.raises(ValueError, match="gradstats.snapshot_epochs"):
         check(cfg)
+
+
+def test_section_defaults_come_from_the_schema():
+    defaults = section_defaults(SCHEMA, "collapse")
+    assert defaults["n_matrices"] == 200 and defaults["rank_tol"] == 1e-6
+    assert defaults["example_dims"] == [2, 3, 5, 15, 30]

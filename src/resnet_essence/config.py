@@ -50,6 +50,12 @@ def coerce(value: Any, schema: dict) -> Any:
     return value
 
 
+def section_defaults(schema: dict, section: str) -> dict:
+    """The schema's default of every key of one config section (``collapse``, ``train``, ...)."""
+    properties = schema["properties"][section]["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
 def check(config: dict) -> None:
     """Constraints beyond the schema; ValueError naming the config key."""
     bad = [d for d in config["depths"] if (d - 2) % 6 != 0]

@@ -220,11 +220,10 @@ class Trainer:
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(cfg.seed)
         self.steps_per_epoch = math.ceil(len(self.x_train) / cfg.batch_size)
-        self.cuda = device.type == "cuda"
         # channels_last is the faster convolution layout on tensor cores and on the CPU alike
         self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if compile_model else self.model
-        self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and self.cuda)
+        self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
         self.state = RunState(warming_up=spec.depth >= cfg.warmup_min_depth)
         # the epoch's running loss and error stay on the device: no host sync per step
         self._sums = torch.zeros(2, dtype=torch.float64, device=device)
