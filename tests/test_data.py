@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import json
 import os
 import urllib.error
 import urllib.request
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from fixtures_data import (
     CIFAR10_LABEL_NAMES,
     CIFAR10_MARKER,
@@ -364,6 +367,202 @@ def test_imagefolder_bad_image_size(tmp_path, size):
         load_imagefolder(root, image_size=size)
 
 
+# ------------------------------------------------------------------------------ per-class subsets
+
+
+def _positions(subset_x, subset_y, full_x, full_y) -> list[int]:
+    """Where each (image, label) of a subset sits in the full split (each must match once)."""
+    found = []
+    for x, y in zip(subset_x, subset_y, strict=True):
+        hits = np.flatnonzero((full_x == x).all(axis=(1, 2, 3)) & (full_y == y))
+        assert len(hits) == 1
+        found.append(int(hits[0]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def subset_folder(tmp_path_factory) -> Path:
+    """Three classes, 6 train and 4 test images each."""
+    root = tmp_path_factory.mktemp("subset") / "imgs"
+    return write_fake_imagefolder(root, ("frog", "cat", "dog"), n_train=6, n_test=4)
+
+
+def test_imagefolder_subset_balanced_seeded_and_in_full_order(subset_folder):
+    full = load_imagefolder(subset_folder)
+    ds = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=7)
+    np.testing.assert_array_equal(np.bincount(ds.y_train), [2, 2, 2])
+    np.testing.assert_array_equal(np.bincount(ds.y_test), [3, 3, 3])
+    picked = _positions(ds.x_train, ds.y_train, full.x_train, full.y_train)
+    assert picked == sorted(picked)  # by class, then file name: a subsequence of the full split
+    picked_test = _positions(ds.x_test, ds.y_test, full.x_test, full.y_test)
+    assert picked_test == sorted(picked_test)
+
+    again = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=7)
+    np.testing.assert_array_equal(again.x_train, ds.x_train)
+    np.testing.assert_array_equal(again.x_test, ds.x_test)
+    other = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=8)
+    assert _positions(other.x_train, other.y_train, full.x_train, full.y_train) != picked
+    # For one seed a smaller subset is part of a larger one.
+    larger = load_imagefolder(subset_folder, train_per_class=4, subset_seed=7)
+    bigger = _positions(larger.x_train, larger.y_train, full.x_train, full.y_train)
+    assert set(picked) < set(bigger)
+    assert len(larger.x_test) == len(full.x_test)  # test_per_class=None keeps the whole split
+
+
+def test_imagefolder_subset_ignores_listing_order(subset_folder, monkeypatch):
+    ds = load_imagefolder(subset_folder, train_per_class=3, test_per_class=2, subset_seed=1)
+    original = Path.iterdir
+    monkeypatch.setattr(Path, "iterdir", lambda self: iter(sorted(original(self), reverse=True)))
+    shuffled = load_imagefolder(subset_folder, train_per_class=3, test_per_class=2, subset_seed=1)
+    np.testing.assert_array_equal(shuffled.x_train, ds.x_train)
+    np.testing.assert_array_equal(shuffled.x_test, ds.x_test)
+    np.testing.assert_array_equal(shuffled.y_train, ds.y_train)
+
+
+def test_imagefolder_subset_decodes_only_chosen_files(subset_folder, monkeypatch):
+    read = []
+    original = data._ImageReader.read
+
+    def counting(self, file):
+        read.append(file)
+        return original(self, file)
+
+    monkeypatch.setattr(data._ImageReader, "read", counting)
+    load_imagefolder(subset_folder, train_per_class=1, test_per_class=2)
+    assert len(read) == 3 * 1 + 3 * 2
+    read.clear()
+    with pytest.raises(DataError, match="data.test_per_class"):
+        load_imagefolder(subset_folder, train_per_class=1, test_per_class=5)
+    assert read == []  # both splits are checked before any image is decoded
+
+
+@pytest.mark.parametrize("value", [0, -2, True, 2.5, "3"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_subset_refuses_bad_counts_by_key(subset_folder, cifar_root, split, value):
+    key = f"data.{split}_per_class"
+    with pytest.raises(DataError, match=key) as info:
+        load_imagefolder(subset_folder, **{f"{split}_per_class": value})
+    assert repr(value) in str(info.value)
+    root, md5 = cifar_root
+    with pytest.raises(DataError, match=key):
+        load_cifar10(root, download=False, md5=md5, **{f"{split}_per_class": value})
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, None, True])
+def test_subset_refuses_bad_seed(subset_folder, seed):
+    with pytest.raises(DataError, match="data.subset_seed"):
+        load_imagefolder(subset_folder, train_per_class=1, subset_seed=seed)
+
+
+def test_imagefolder_subset_too_many_names_the_short_class(tmp_path):
+    root = write_fake_imagefolder(tmp_path / "short", ("ant", "bee", "cow"), n_train=4, n_test=2)
+    (root / "train" / "bee" / "img_000.png").unlink()
+    (root / "test" / "cow" / "img_001.png").unlink()
+    assert len(load_imagefolder(root, train_per_class=3, test_per_class=1).x_train) == 9
+    with pytest.raises(DataError) as info:
+        load_imagefolder(root, train_per_class=4)
+    message = str(info.value)
+    assert "data.train_per_class=4" in message and "'bee' holds 3" in message
+    assert "'ant'" not in message and str(root / "train") in message
+    with pytest.raises(DataError, match=r"data.test_per_class=2 .*'cow' holds 1"):
+        load_imagefolder(root, test_per_class=2)
+
+
+def test_cifar10_subset_balanced_seeded_in_archive_order(cifar_root):
+    root, md5 = cifar_root  # 10 train and 2 test images per class
+    ds = load_cifar10(root, download=False, md5=md5, train_per_class=3, test_per_class=1)
+    # The fake images' base pixel value is their archive index (train k, test 1000 + j).
+    train_idx = ds.x_train[:, 0, 0, 0].astype(int)
+    test_idx = ds.x_test[:, 0, 0, 0].astype(int)
+    np.testing.assert_array_equal(np.bincount(ds.y_train), [3] * 10)
+    np.testing.assert_array_equal(np.bincount(ds.y_test), [1] * 10)
+    assert list(train_idx) == sorted(set(train_idx))  # distinct, in archive order
+    x_train, y_train, x_test, y_test = fake_cifar10_arrays(N_PER_BATCH, N_TEST)
+    np.testing.assert_array_equal(ds.x_train, x_train[train_idx])
+    np.testing.assert_array_equal(ds.y_test, y_test[test_idx])
+
+    again = load_cifar10(root, download=False, md5=md5, train_per_class=3, test_per_class=1)
+    np.testing.assert_array_equal(again.x_train, ds.x_train)
+    np.testing.assert_array_equal(again.x_test, ds.x_test)
+    other = load_cifar10(
+        root, download=False, md5=md5, train_per_class=3, test_per_class=1, subset_seed=1
+    )
+    assert not np.array_equal(other.x_train[:, 0, 0, 0], train_idx)
+    assert ds.subset == {
+        "train_per_class": 3,
+        "test_per_class": 1,
+        "subset_seed": 0,
+        "n_train_available": 5 * N_PER_BATCH,
+        "n_test_available": N_TEST,
+        "n_train": 30,
+        "n_test": 10,
+    }
+    with pytest.raises(DataError, match=r"data.train_per_class=11 .*'airplane' holds 10"):
+        load_cifar10(root, download=False, md5=md5, train_per_class=11)
+
+
+def test_cifar10_subset_drawn_from_validation_split(cifar_root):
+    root, md5 = cifar_root  # validation split: first 90 train images, last 10 held out
+    ds = load_cifar10(
+        root, download=False, md5=md5, validation_split=True, train_per_class=4, test_per_class=1
+    )
+    train_idx = ds.x_train[:, 0, 0, 0].astype(int)
+    test_idx = ds.x_test[:, 0, 0, 0].astype(int)
+    assert len(train_idx) == 40 and train_idx.max() < 90
+    np.testing.assert_array_equal(test_idx, np.arange(90, 100))  # the held-out images
+    assert (ds.subset["n_train_available"], ds.subset["n_test_available"]) == (90, 10)
+    with pytest.raises(DataError) as info:
+        load_cifar10(root, download=False, md5=md5, validation_split=True, test_per_class=2)
+    message = str(info.value)
+    assert "data.test_per_class=2" in message and "'airplane' holds 1" in message
+    assert "validation" in message
+
+
+def test_digits_subset(digits):
+    ds = load_digits(train_per_class=5, test_per_class=3, subset_seed=2)
+    np.testing.assert_array_equal(np.bincount(ds.y_train), [5] * 10)
+    np.testing.assert_array_equal(np.bincount(ds.y_test), [3] * 10)
+    again = load_dataset("digits", train_per_class=5, test_per_class=3, subset_seed=2)
+    np.testing.assert_array_equal(again.x_train, ds.x_train)
+    other = load_digits(train_per_class=5, test_per_class=3, subset_seed=3)
+    assert not np.array_equal(other.x_train, ds.x_train)
+    assert ds.subset["n_train_available"] == len(digits.x_train)
+    assert digits.subset["train_per_class"] is None and digits.subset["subset_seed"] == 0
+
+
+def _prepare_script():
+    spec = importlib.util.spec_from_file_location(
+        "prepare_data_script", ROOT / "scripts" / "prepare_data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prepared_json_records_the_subset(tmp_path, subset_folder, cifar_root):
+    prepare = _prepare_script().prepare
+    options = {"train_per_class": 2, "test_per_class": 1, "subset_seed": 4}
+    prepare("imagefolder", str(subset_folder), options, tmp_path / "i.npz", tmp_path / "i.json")
+    info = json.loads((tmp_path / "i.json").read_text())
+    assert info["subset"] == {
+        **options,
+        "n_train_available": 18,
+        "n_test_available": 12,
+        "n_train": 6,
+        "n_test": 3,
+    }
+    assert info["train_class_counts"] == [2, 2, 2] and info["test_class_counts"] == [1, 1, 1]
+    assert (info["n_train"], info["n_test"]) == (6, 3)
+    assert len(read_dataset(tmp_path / "i.npz").x_train) == 6
+
+    root, md5 = cifar_root
+    options = {"download": False, "md5": md5, "test_per_class": 2}
+    prepare("cifar10", str(root), options, tmp_path / "c.npz", tmp_path / "c.json")
+    subset = json.loads((tmp_path / "c.json").read_text())["subset"]
+    assert subset["train_per_class"] is None and subset["test_per_class"] == 2
+    assert (subset["subset_seed"], subset["n_train"], subset["n_test"]) == (0, 100, 20)
+
+
 # ------------------------------------------------------------------------------------- dispatcher
 
 
@@ -374,6 +573,8 @@ def test_load_dataset_dispatch(tmp_path, cifar_root, digits):
     assert load_dataset("cifar10", root, md5=md5, download=False).num_classes == 10
     folder = write_fake_imagefolder(tmp_path / "f", ("a", "b"), 1, 1)
     assert load_dataset("imagefolder", folder, image_size=4).image_size == 4
+    subset = load_dataset("imagefolder", folder, train_per_class=1, subset_seed=3).subset
+    assert subset["train_per_class"] == 1 and subset["subset_seed"] == 3
 
 
 def test_load_dataset_errors(cifar_root):

@@ -23,6 +23,23 @@ Sources
     training images, in archive order, are held out.)
 ``imagefolder``
     ``root/{train,test}/{class}/*.png|jpg|jpeg``; classes are the sorted directory names.
+
+Subsets
+-------
+Every loader takes ``train_per_class`` and ``test_per_class`` (``None``, the default, keeps
+every image) and ``subset_seed`` (default 0): keep exactly that many images of every class in
+the training and in the test split, chosen at random but fixed by the seed. The choice depends
+only on the seed, the split, the class and the split's images in their canonical order (sorted
+file names, archive order, or the digits split), never on the order a file system lists them.
+For a given seed a smaller subset is contained in a larger one. The kept images stay in the
+order of the full split, so the subset is a subsequence of what the loader gives without it.
+Subsets are drawn from the split that results from the other options (for CIFAR-10 with
+``validation_split=True``, the test subset comes from the 5,000 held-out training images). The
+image folder decodes only the chosen files. A class holding fewer images than asked, or a count
+below 1, raises :class:`DataError` naming the config key (``data.train_per_class``,
+``data.test_per_class``) and, for the former, every short class with how many images it holds.
+:attr:`Dataset.subset` records the options and the resulting counts, and
+:meth:`Dataset.describe` (the JSON written next to the prepared data) includes them.
 """
 
 from __future__ import annotations
@@ -73,6 +90,11 @@ DOWNLOAD_TIMEOUT_S = 60.0
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg"})
 
+#: Config keys of the per-class subset sizes, named by every error about them.
+SUBSET_KEYS = {"train": "data.train_per_class", "test": "data.test_per_class"}
+#: Each split draws its subset from its own random stream, so train and test picks are unrelated.
+_SPLIT_STREAMS = {"train": 0, "test": 1}
+
 #: Version of the ``.npz`` layout written by :func:`save_dataset`.
 FORMAT_VERSION = 1
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test", "classes", "name", "format_version")
@@ -84,7 +106,12 @@ class DataError(ValueError):
 
 @dataclass(eq=False)
 class Dataset:
-    """Images as ``uint8`` ``(N, C, H, W)`` arrays with ``int64`` labels indexing ``classes``."""
+    """Images as ``uint8`` ``(N, C, H, W)`` arrays with ``int64`` labels indexing ``classes``.
+
+    ``subset`` records the per-class subset options a loader was given and the counts that
+    resulted (see :func:`_subset_record`); ``None`` when the dataset was not made by a loader.
+    It is not stored by :func:`save_dataset`.
+    """
 
     name: str
     x_train: np.ndarray
@@ -92,6 +119,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: list[str]
+    subset: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.classes = [str(c) for c in self.classes]
@@ -188,14 +216,102 @@ class Dataset:
             "std": list(self.std),
             "train_class_counts": np.bincount(self.y_train, minlength=self.num_classes).tolist(),
             "test_class_counts": np.bincount(self.y_test, minlength=self.num_classes).tolist(),
+            "subset": dict(self.subset) if self.subset is not None else None,
         }
+
+
+# -------------------------------------------------------------------------------------- subsets
+
+
+def _check_subset_options(
+    train_per_class: int | None, test_per_class: int | None, subset_seed: int
+) -> None:
+    """Refuse subset options of the wrong type or range, naming the config key."""
+    for split, value in (("train", train_per_class), ("test", test_per_class)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1
+        ):
+            raise DataError(
+                f"{SUBSET_KEYS[split]} must be a positive integer (images per class) or null "
+                f"for all images, got {value!r}"
+            )
+    if (
+        isinstance(subset_seed, bool)
+        or not isinstance(subset_seed, int | np.integer)
+        or subset_seed < 0
+    ):
+        raise DataError(f"data.subset_seed must be a non-negative integer, got {subset_seed!r}")
+
+
+def _select_per_class(
+    labels: np.ndarray,
+    classes: list[str],
+    per_class: int | None,
+    seed: int,
+    split: str,
+    where: str,
+) -> np.ndarray:
+    """Ascending positions in ``labels`` of ``per_class`` seeded picks of every class.
+
+    ``labels`` must be in the split's canonical order. Each class draws from its own stream,
+    seeded by ``(seed, split, class index)``: a random permutation of the class's positions of
+    which the first ``per_class`` are kept, so a smaller subset is part of a larger one.
+    ``per_class=None`` keeps every position. ``where`` names the split's source in errors.
+    """
+    if per_class is None:
+        return np.arange(len(labels))
+    chosen, short = [], []
+    for c, name in enumerate(classes):
+        positions = np.flatnonzero(labels == c)
+        if len(positions) < per_class:
+            short.append(f"{name!r} holds {len(positions)}")
+            continue
+        rng = np.random.default_rng([int(seed), _SPLIT_STREAMS[split], c])
+        chosen.append(positions[rng.permutation(len(positions))[:per_class]])
+    if short:
+        key = SUBSET_KEYS[split]
+        raise DataError(
+            f"{key}={per_class} asks for more {split} images than some classes hold in "
+            f"{where}: class {', class '.join(short)}; lower {key} or set it to null"
+        )
+    return np.sort(np.concatenate(chosen))
+
+
+def _subset_record(
+    train_per_class: int | None,
+    test_per_class: int | None,
+    subset_seed: int,
+    available: dict[str, int],
+    kept: dict[str, int],
+) -> dict[str, Any]:
+    """The JSON-ready record of :attr:`Dataset.subset`: options, images available and kept."""
+    return {
+        "train_per_class": None if train_per_class is None else int(train_per_class),
+        "test_per_class": None if test_per_class is None else int(test_per_class),
+        "subset_seed": int(subset_seed),
+        "n_train_available": int(available["train"]),
+        "n_test_available": int(available["test"]),
+        "n_train": int(kept["train"]),
+        "n_test": int(kept["test"]),
+    }
 
 
 # --------------------------------------------------------------------------------------- digits
 
 
-def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
-    """scikit-learn's 8x8 digits, scaled to 0..255, split by class with a fixed seed."""
+def load_digits(
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
+    subset_seed: int = 0,
+) -> Dataset:
+    """scikit-learn's 8x8 digits, scaled to 0..255, split by class with a fixed seed.
+
+    ``train_per_class``/``test_per_class`` keep that many images of every class of the split
+    (chosen with ``subset_seed``, independent of ``seed``; see the module notes on subsets).
+    """
     from sklearn.datasets import load_digits as sk_load_digits
     from sklearn.model_selection import train_test_split
 
@@ -203,6 +319,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
         raise DataError(f"digits: test_fraction must be a number in (0, 1), got {test_fraction!r}")
     if not 0.0 < float(test_fraction) < 1.0:
         raise DataError(f"digits: test_fraction must be in (0, 1), got {test_fraction!r}")
+    _check_subset_options(train_per_class, test_per_class, subset_seed)
     bunch = sk_load_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
     images = images[:, None, :, :]
@@ -218,13 +335,30 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
         raise DataError(
             f"digits: cannot split with test_fraction={test_fraction!r}: {exc}"
         ) from exc
+    classes = [str(int(c)) for c in bunch.target_names]
+    available = {"train": len(train_idx), "test": len(test_idx)}
+    train_idx = train_idx[
+        _select_per_class(
+            labels[train_idx], classes, train_per_class, subset_seed, "train", "digits"
+        )
+    ]
+    test_idx = test_idx[
+        _select_per_class(labels[test_idx], classes, test_per_class, subset_seed, "test", "digits")
+    ]
     return Dataset(
         name="digits",
         x_train=images[train_idx],
         y_train=labels[train_idx],
         x_test=images[test_idx],
         y_test=labels[test_idx],
-        classes=[str(int(c)) for c in bunch.target_names],
+        classes=classes,
+        subset=_subset_record(
+            train_per_class,
+            test_per_class,
+            subset_seed,
+            available,
+            {"train": len(train_idx), "test": len(test_idx)},
+        ),
     )
 
 
@@ -237,6 +371,10 @@ def load_cifar10(
     validation_split: bool = False,
     md5: str | None = CIFAR10_MD5,
     url: str | None = None,
+    *,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
+    subset_seed: int = 0,
 ) -> Dataset:
     """CIFAR-10 from ``data_root/cifar-10-python.tar.gz``, downloaded first if absent.
 
@@ -245,7 +383,12 @@ def load_cifar10(
     training images, test on the last 5,000 (the official test batch is left out).
     ``md5=None`` skips the checksum (only for test archives); ``url=None`` uses
     :data:`CIFAR10_URL` as it is set at call time.
+
+    ``train_per_class``/``test_per_class`` keep that many images of every class of the split
+    that results (so with ``validation_split`` the test subset comes from the held-out training
+    images), chosen with ``subset_seed``; the kept images stay in archive order.
     """
+    _check_subset_options(train_per_class, test_per_class, subset_seed)
     archive = Path(data_root) / CIFAR10_ARCHIVE
     if not archive.is_file():
         if not download:
@@ -281,7 +424,26 @@ def load_cifar10(
     else:
         x_test, y_test = _cifar10_batch(archive, CIFAR10_TEST_MEMBER, members[CIFAR10_TEST_MEMBER])
     _check_labels(archive, classes, y_train, y_test)
-    return Dataset("cifar10", x_train, y_train, x_test, y_test, classes)
+    test_source = "held-out validation split" if validation_split else "test batch"
+    available = {"train": len(y_train), "test": len(y_test)}
+    keep_train = _select_per_class(
+        y_train, classes, train_per_class, subset_seed, "train", f"{archive} (training batches)"
+    )
+    keep_test = _select_per_class(
+        y_test, classes, test_per_class, subset_seed, "test", f"{archive} ({test_source})"
+    )
+    if train_per_class is not None:
+        x_train, y_train = x_train[keep_train], y_train[keep_train]
+    if test_per_class is not None:
+        x_test, y_test = x_test[keep_test], y_test[keep_test]
+    subset = _subset_record(
+        train_per_class,
+        test_per_class,
+        subset_seed,
+        available,
+        {"train": len(y_train), "test": len(y_test)},
+    )
+    return Dataset("cifar10", x_train, y_train, x_test, y_test, classes, subset=subset)
 
 
 def _manual_instructions(archive: Path, md5: str | None) -> str:
@@ -394,7 +556,13 @@ def _check_labels(archive: Path, classes: list[str], *label_sets: np.ndarray) ->
 
 
 def load_imagefolder(
-    data_root: str | Path, image_size: int | None = None, grayscale: bool = False
+    data_root: str | Path,
+    image_size: int | None = None,
+    grayscale: bool = False,
+    *,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
+    subset_seed: int = 0,
 ) -> Dataset:
     """Images from ``data_root/{train,test}/{class}/*.png|jpg|jpeg`` (extension case ignored).
 
@@ -402,12 +570,17 @@ def load_imagefolder(
     exactly the same ones. Files are read in sorted name order. Without ``image_size`` every
     image must have the same size; with it every image is resized to ``image_size`` squared
     (bilinear). Images are converted to RGB (3 channels) or, with ``grayscale``, to L (1).
+
+    ``train_per_class``/``test_per_class`` keep that many images of every class, chosen with
+    ``subset_seed`` from the sorted file names; only the chosen files are decoded. Images come
+    by class, then by file name.
     """
     root = Path(data_root)
     if image_size is not None and (
         isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1
     ):
         raise DataError(f"imagefolder: image_size must be a positive integer, got {image_size!r}")
+    _check_subset_options(train_per_class, test_per_class, subset_seed)
     split_dirs = {split: root / split for split in ("train", "test")}
     for split, directory in split_dirs.items():
         if not directory.is_dir():
@@ -426,28 +599,44 @@ def load_imagefolder(
             problems.append(f"{only_test} missing from {split_dirs['train']}")
         raise DataError("imagefolder: class directories differ: " + "; ".join(problems))
 
+    # Choose the files of both splits from the listings before decoding any image.
+    per_class = {"train": train_per_class, "test": test_per_class}
+    chosen: dict[str, tuple[list[Path], np.ndarray]] = {}
+    available: dict[str, int] = {}
+    for split, directory in split_dirs.items():
+        listings = [_image_files(directory / cls) for cls in classes]
+        files = [file for listing in listings for file in listing]
+        labels = np.repeat(np.arange(len(classes), dtype=np.int64), [len(f) for f in listings])
+        keep = _select_per_class(
+            labels, classes, per_class[split], subset_seed, split, str(directory)
+        )
+        chosen[split] = ([files[i] for i in keep], labels[keep])
+        available[split] = len(files)
+
     reader = _ImageReader(image_size, grayscale)
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for split, directory in split_dirs.items():
-        images, labels = [], []
-        for label, cls in enumerate(classes):
-            class_dir = directory / cls
-            files = sorted(
-                p
-                for p in class_dir.iterdir()
-                if p.is_file()
-                and not p.name.startswith(".")
-                and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not files:
-                raise DataError(
-                    f"imagefolder: class directory {class_dir} holds no .png/.jpg/.jpeg images"
-                )
-            for file in files:
-                images.append(reader.read(file))
-                labels.append(label)
-        arrays[split] = (np.stack(images), np.asarray(labels, dtype=np.int64))
-    return Dataset("imagefolder", *arrays["train"], *arrays["test"], classes=classes)
+    for split, (files, labels) in chosen.items():
+        arrays[split] = (np.stack([reader.read(file) for file in files]), labels)
+    subset = _subset_record(
+        train_per_class,
+        test_per_class,
+        subset_seed,
+        available,
+        {split: len(labels) for split, (_, labels) in chosen.items()},
+    )
+    return Dataset("imagefolder", *arrays["train"], *arrays["test"], classes=classes, subset=subset)
+
+
+def _image_files(class_dir: Path) -> list[Path]:
+    """The image files of one class directory, sorted by name; at least one or an error."""
+    files = sorted(
+        p
+        for p in class_dir.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise DataError(f"imagefolder: class directory {class_dir} holds no .png/.jpg/.jpeg images")
+    return files
 
 
 def _class_dirs(directory: Path) -> list[str]:
