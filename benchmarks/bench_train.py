@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from torch.utils.data import DataLoader, Dataset
 
 try:
@@ -142,17 +143,26 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def paper_recipe() -> dict:
+    """He et al.'s recipe: config.yaml's ``train:`` with configs/cifar10.yaml's laid over it."""
+    section = {}
+    for path in (ROOT / "config.yaml", ROOT / "configs" / "cifar10.yaml"):
+        section.update(yaml.safe_load(path.read_text(encoding="utf-8"))["train"])
+    return section
+
+
 def train_config(args: argparse.Namespace, trace_every: int = 0) -> TrainConfig:
     """The recipe both loops share (He et al.'s SGD settings), trace off unless asked."""
-    return TrainConfig(
-        epochs=1,
-        batch_size=args.batch_size,
-        crop_padding=args.crop_padding,
-        flip=args.flip,
-        trace_every=trace_every,
-        snapshot_epochs=(),
-        precision=args.precision,
-    )
+    overrides = {
+        "epochs": 1,
+        "batch_size": args.batch_size,
+        "crop_padding": args.crop_padding,
+        "flip": args.flip,
+        "trace_every": trace_every,
+        "snapshot_epochs": [],
+        "precision": args.precision,
+    }
+    return TrainConfig.from_config({**paper_recipe(), **overrides}, seed=0)
 
 
 def ours_steps(trainer: Trainer) -> Iterator[None]:
@@ -252,7 +262,7 @@ def measure(
         for loop in loops.values():
             loop.close()  # shuts the DataLoader's workers down
     images = args.steps * args.batch_size
-    row: dict[str, Any] = {"arch": arch, "depth": depth, "params": trainer.params}
+    row: dict[str, Any] = {"arch": arch, "depth": depth, "params": trainer.n_parameters}
     for name, values in seconds.items():
         rate = images / statistics.median(values)
         row[f"{name}_seconds"] = values

@@ -1,11 +1,9 @@
 """Rule gradstats: per-layer gradient, dead-ReLU and response statistics at each snapshot.
 
-From a shell:
-    python scripts/gradstats.py --data results/data/digits.npz \
-        --snapshots results/runs/digits/plain-20/seed0/snapshots.pt --out /tmp/stats.csv
+Run it through Snakemake, e.g.
+``snakemake --cores 1 results/gradstats/digits/residual-20/seed0.csv``.
 """
 
-import argparse
 import logging
 
 import torch
@@ -13,32 +11,22 @@ import torch
 from resnet_essence.data import read_dataset
 from resnet_essence.gradstats import measure_snapshots
 from resnet_essence.io import read_json, write_csv
-from resnet_essence.models import NetSpec, build_model
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.models import build_model, spec_from_dict
+from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Normaliser
 
 log = logging.getLogger("gradstats")
 
 
-def measure(
-    data_path,
-    snapshots_path,
-    summary_path,
-    batch_size,
-    path_points,
-    lags,
-    threads,
-    out_layers,
-    out_shattering,
-) -> None:
+def measure(data_path, snapshots_path, summary_path, cfg, threads, out_layers, out_shattering):
     torch.set_num_threads(threads)
     data = read_dataset(data_path)
     saved = torch.load(snapshots_path, map_location="cpu", weights_only=False)
-    spec = NetSpec(**saved["spec"])
+    spec = spec_from_dict(saved["spec"])
     model = build_model(spec)
-    x_all = torch.from_numpy(data.x_test[:batch_size])
-    x = Normaliser.fit(torch.from_numpy(data.x_train))(x_all)
-    y = torch.from_numpy(data.y_test[:batch_size])
+    batch = cfg["batch_size"]
+    x = Normaliser.fit(torch.from_numpy(data.x_train))(torch.from_numpy(data.x_test[:batch]))
+    y = torch.from_numpy(data.y_test[:batch])
     summary = read_json(summary_path)
     snapshots = saved["snapshots"]
     if summary["status"] != "completed":
@@ -51,7 +39,9 @@ def measure(
         log.warning(
             "run %s: measuring only the finite snapshots %s", summary["status"], sorted(snapshots)
         )
-    layers, shatter = measure_snapshots(model, snapshots, x, y, path_points, list(lags))
+    layers, shatter = measure_snapshots(
+        model, snapshots, x, y, cfg["path_points"], list(cfg["lags"]), cfg["paths"]
+    )
     ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
     for frame in (layers, shatter):
         for position, (key, value) in enumerate(ids.items()):
@@ -59,46 +49,23 @@ def measure(
     write_csv(out_layers, layers)
     write_csv(out_shattering, shatter)
     log.info(
-        "%s-%d: %d layer rows at epochs %s", spec.arch, spec.depth, len(layers), sorted(snapshots)
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--snapshots", required=True)
-    parser.add_argument("--summary", required=True, help="the run's summary.json")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--path-points", type=int, default=128)
-    parser.add_argument("--lags", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--out", required=True, help="layer table (CSV)")
-    parser.add_argument("--out-shattering", default=None)
-    args = parser.parse_args()
-    shatter = args.out_shattering or args.out.replace(".csv", ".shattering.csv")
-    measure(
-        args.data,
-        args.snapshots,
-        args.summary,
-        args.batch_size,
-        args.path_points,
-        args.lags,
-        1,
-        args.out,
-        shatter,
+        "%s-%d seed %d: %d layer rows at epochs %s",
+        spec.arch,
+        spec.depth,
+        summary["seed"],
+        len(layers),
+        sorted(snapshots),
     )
 
 
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
-    p = snakemake.params
     run_main(
         lambda: measure(
             snakemake.input.data,
             snakemake.input.snapshots,
             snakemake.input.summary,
-            p.batch_size,
-            p.path_points,
-            p.lags,
+            dict(snakemake.params.cfg),
             snakemake.threads,
             snakemake.output.layers,
             snakemake.output.shattering,
@@ -106,5 +73,4 @@ if "snakemake" in globals():
         "gradstats",
     )
 elif __name__ == "__main__":
-    setup_logging()
-    run_main(main, "gradstats")
+    guard_shell(__doc__)

@@ -1,15 +1,13 @@
 """Rule prepare_data: build the data set once into one compact file that training loads whole.
 
-Under Snakemake it reads the ``snakemake`` object; from a shell:
-    python scripts/prepare_data.py --dataset digits --out results/data/digits.npz
+Run it through Snakemake, e.g. ``snakemake --cores 1 results/data/digits.npz``.
 """
 
-import argparse
 import logging
 
 from resnet_essence.data import load_dataset, save_dataset
 from resnet_essence.io import write_json
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("prepare_data")
 
@@ -29,17 +27,6 @@ def prepare(dataset: str, data_root: str | None, options: dict, out: str, info: 
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", required=True, choices=["digits", "cifar10", "imagefolder"])
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", required=True, help="the .npz file to write")
-    parser.add_argument("--info", default=None, help="JSON description (default: OUT.json)")
-    args = parser.parse_args()
-    info = args.info or f"{args.out.removesuffix('.npz')}.json"
-    prepare(args.dataset, args.data_root, {}, args.out, info)
-
-
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
     run_main(
@@ -53,5 +40,4 @@ if "snakemake" in globals():
         "prepare_data",
     )
 elif __name__ == "__main__":
-    setup_logging()
-    run_main(main, "prepare_data")
+    guard_shell(__doc__)

@@ -17,6 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "configs" / "smoke.yaml"
 
 
+def default_config() -> dict:
+    """config.yaml, the one place where every setting has its value."""
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def recipe(seed: int = 0, **overrides):
+    """The default training recipe (config.yaml's ``train:``) with some values changed."""
+    from resnet_essence.training import TrainConfig
+
+    return TrainConfig.from_config({**default_config()["train"], **overrides}, seed=seed)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)

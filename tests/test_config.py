@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnet_essence.config import check, coerce, section_defaults
+from resnet_essence.config import check, coerce, problems, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -52,12 +52,52 @@ def test_depth_not_6n_plus_2_names_the_key(key, value, message):
 
 def test_snapshot_after_the_last_epoch_names_the_key():
     cfg = _config()
-    cfg["gradstats"]["snapshot_epochs"] = [0, 99]
-    with pytest.raises(ValueError, match="gradstats.snapshot_epochs"):
+    cfg["train"]["snapshot_epochs"] = [0, 99]
+    with pytest.raises(ValueError, match="train.snapshot_epochs"):
         check(cfg)
 
 
-def test_section_defaults_come_from_the_schema():
-    defaults = section_defaults(SCHEMA, "collapse")
-    assert defaults["n_matrices"] == 200 and defaults["rank_tol"] == 1e-6
-    assert defaults["example_dims"] == [2, 3, 5, 15, 30]
+def test_a_warm_up_as_long_as_the_run_names_the_key():
+    cfg = _config()
+    cfg["train"]["warmup_epochs"] = cfg["train"]["epochs"]
+    with pytest.raises(ValueError, match="train.warmup_epochs"):
+        check(cfg)
+
+
+def _sections(schema: dict, path: str = ""):
+    yield path, schema
+    for key, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object":
+            yield from _sections(sub, f"{path}{key}.")
+
+
+def test_one_value_one_place_config_yaml_sets_every_key_the_schema_requires():
+    """The schema gives types and ranges, config.yaml the values: no defaults in between."""
+    cfg = _config()
+    for path, section in _sections(SCHEMA):
+        assert set(section["required"]) == set(section["properties"]), path
+        assert not any("default" in sub for sub in section["properties"].values()), path
+        values = cfg
+        for key in filter(None, path.split(".")):
+            values = values[key]
+        assert set(values) == set(section["properties"]), path
+
+
+def test_config_problems_are_short_and_name_the_key():
+    cfg = _config()
+    cfg["seed"] = [0]
+    cfg["train"]["lr_schedul"] = "cosine"
+    cfg["model"]["norm"] = "layer"
+    cfg["train"]["epochs"] = "many"
+    del cfg["collapse"]["n_points"]
+    found = problems(cfg, SCHEMA)
+    assert len(found) == 5, found
+    text = "\n".join(found)
+    assert "unknown key 'seed'; did you mean 'seeds'?" in text
+    assert "unknown key 'train.lr_schedul'; did you mean 'lr_schedule'?" in text
+    assert "'model.norm': 'layer' is not one of ['batch', 'none']" in text
+    assert "'train.epochs': 'many' is not of type 'integer'" in text
+    assert "'collapse' lacks the key 'n_points'" in text
+    with pytest.raises(ValueError, match="5 problem"):
+        validate(cfg, SCHEMA)
+    validate(_config(), SCHEMA)

@@ -1,12 +1,16 @@
+from dataclasses import asdict
+
 import pytest
 import torch
 
 from resnet_essence.models import (
+    BottleneckSpec,
     NetSpec,
     ShortcutA,
     blocks_per_stage,
     build_model,
     count_parameters,
+    spec_from_dict,
     weight_layers,
 )
 
@@ -85,3 +89,79 @@ def test_norm_none_has_no_batchnorm_and_uses_biases():
 def test_shapes_for_other_inputs():
     model = build_model(NetSpec("residual", 8, in_channels=1, num_classes=7, width=4))
     assert model(torch.randn(3, 1, 8, 8)).shape == (3, 7)
+
+
+# -- pre-activation nets (He et al. 2016b) -------------------------------------------------------
+@pytest.mark.parametrize("depth", sorted(PAPER))
+def test_preact_parameters_within_one_batchnorm_of_the_original(depth):
+    original = count_parameters(build_model(NetSpec("residual", depth)))
+    preact = build_model(NetSpec("preact", depth))
+    # the stem's BatchNorm (16 channels) moves to the head (64): at most one BN's worth apart
+    assert abs(count_parameters(preact) - original) <= 2 * 64
+    assert len(weight_layers(preact)) == depth
+
+
+def test_preact_identity_path_is_linear_from_stem_to_head():
+    torch.manual_seed(0)
+    model = build_model(NetSpec("preact", 14, in_channels=1, width=4)).eval()
+    for block in model.blocks():
+        torch.nn.init.zeros_(block.conv2.weight)  # every branch adds nothing
+    x = torch.randn(3, 1, 8, 8)
+    trunk = lambda v: model.stage3(model.stage2(model.stage1(v)))  # noqa: E731
+    h = model.stem(x)
+    # nothing after the additions: with silent branches the stages are a linear map
+    assert torch.allclose(trunk(-2.0 * h), -2.0 * trunk(h), atol=1e-6)
+    original = build_model(NetSpec("residual", 14, in_channels=1, width=4)).eval()
+    for block in original.blocks():
+        torch.nn.init.zeros_(block.conv2.weight)
+    trunk = lambda v: original.stage3(original.stage2(original.stage1(v)))  # noqa: E731
+    assert not torch.allclose(trunk(-2.0 * h), -2.0 * trunk(h), atol=1e-6)  # ReLU after each
+
+
+def test_sites_are_named_by_role_in_every_arch():
+    for arch, sites in (
+        ("plain", {"branch", "trunk"}),
+        ("residual", {"branch", "trunk"}),
+        ("preact", {"branch", "block_input", "head"}),
+    ):
+        model = build_model(NetSpec(arch, 8))
+        assert {site for _, site, _ in model.relu_sites()} == sites
+        branch = [m for _, site, m in model.relu_sites() if site == "branch"]
+        assert len(branch) == 3  # one between the convolutions of each block
+
+
+# -- MobileNetV2-style bottleneck nets -------------------------------------------------------------
+def _modules(model):
+    return [(name, type(m).__name__) for name, m in model.named_modules()]
+
+
+def test_linear_and_relu_bottlenecks_differ_only_in_the_one_activation():
+    linear = build_model(BottleneckSpec("linear", 8))
+    relu = build_model(BottleneckSpec("relu", 8))
+    a, b = _modules(linear), _modules(relu)
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    assert differ and all(
+        x[0] == y[0] and x[0].endswith("project_act") and (x[1], y[1]) == ("Identity", "ReLU6")
+        for x, y in differ
+    )
+    assert len(differ) == 2 * 3  # the projection of every block: 3 stages of 2 blocks
+    assert {k: v.shape for k, v in linear.state_dict().items()} == {
+        k: v.shape for k, v in relu.state_dict().items()
+    }
+
+
+@pytest.mark.parametrize("width", [2, 4, 8, 16])
+def test_shortcut_variants_have_matched_parameter_counts(width):
+    bottleneck = count_parameters(build_model(BottleneckSpec("linear", width)))
+    expansion = count_parameters(build_model(BottleneckSpec("expansion", width)))
+    assert abs(bottleneck - expansion) / bottleneck < 0.01
+
+
+def test_bottleneck_nets_classify_and_keep_their_spec():
+    spec = BottleneckSpec("expansion", 4, expansion=16, blocks=1, num_classes=7, in_channels=1)
+    model = build_model(spec)
+    assert model(torch.randn(2, 1, 8, 8)).shape == (2, 7)
+    assert spec_from_dict(asdict(spec)) == spec
+    assert spec_from_dict(asdict(NetSpec("preact", 8))) == NetSpec("preact", 8)
+    with pytest.raises(ValueError, match="variant='wide'"):
+        BottleneckSpec("wide", 4)

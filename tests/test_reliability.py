@@ -25,8 +25,7 @@ LONG = {
     "archs": ["plain"],
     "depths": [14],
     "seeds": [0],
-    "train": {"epochs": 12, "batch_size": 32, "trace_every": 5},
-    "gradstats": {"snapshot_epochs": [0, 3]},
+    "train": {"epochs": 12, "batch_size": 32, "trace_every": 5, "snapshot_epochs": [0, 3]},
 }
 RUN = "results/runs/digits/plain-14/seed0"
 TRAIN_TARGET = f"{RUN}/summary.json"

@@ -4,6 +4,7 @@ import signal
 
 import pytest
 import torch
+from conftest import recipe
 
 from resnet_essence.models import NetSpec
 from resnet_essence.training import (
@@ -19,17 +20,19 @@ CPU = torch.device("cpu")
 SPEC = NetSpec("residual", 8, in_channels=1, width=4)
 
 
-def quick(**overrides) -> TrainConfig:
+def quick(seed: int = 0, **overrides) -> TrainConfig:
     options = {
         "epochs": 3,
         "batch_size": 32,
         "lr": 0.05,
+        "lr_schedule": "step",
+        "warmup_epochs": 0,
         "crop_padding": 1,
         "flip": True,
         "trace_every": 2,
         "snapshot_epochs": (0, 1),
     }
-    return TrainConfig(**{**options, **overrides})
+    return recipe(seed, **{**options, **overrides})
 
 
 def test_augment_keeps_shape_dtype_and_pixels():
@@ -67,30 +70,38 @@ def test_crop_offsets_cover_the_padding_range():
     assert positions == {(r, c) for r in range(3) for c in range(3)}  # shifts of 0..2 pixels
 
 
-def test_learning_rate_schedule_by_epoch_and_iteration():
-    cfg = TrainConfig(lr=0.1, lr_milestones=(2, 3), milestone_unit="epoch")
+def test_learning_rate_schedule_by_epoch_iteration_and_fraction():
+    cfg = quick(lr=0.1, lr_milestones=(2, 3), milestone_unit="epoch", epochs=4)
     assert learning_rate(cfg, 0, 10, False) == pytest.approx(0.1)
     assert learning_rate(cfg, 20, 10, False) == pytest.approx(0.01)
     assert learning_rate(cfg, 35, 10, False) == pytest.approx(0.001)
-    it = TrainConfig(lr=0.1, lr_milestones=(32000, 48000), milestone_unit="iteration")
+    it = quick(lr=0.1, lr_milestones=(32000, 48000), milestone_unit="iteration", epochs=164)
     assert learning_rate(it, 31999, 391, False) == pytest.approx(0.1)
     assert learning_rate(it, 32000, 391, False) == pytest.approx(0.01)
     assert learning_rate(it, 48000, 391, True) == pytest.approx(it.warmup_lr)
+    frac = quick(lr=0.1, lr_milestones=(0.5, 0.75), milestone_unit="fraction", epochs=8)
+    assert learning_rate(frac, 39, 10, False) == pytest.approx(0.1)
+    assert learning_rate(frac, 40, 10, False) == pytest.approx(0.01)
+    assert learning_rate(frac, 60, 10, False) == pytest.approx(0.001)
 
 
-@pytest.mark.parametrize(
-    "field,value",
-    [
-        ("lr", -0.1),
-        ("batch_size", 0),
-        ("epochs", 0),
-        ("milestone_unit", "week"),
-        ("precision", "fp8"),
-    ],
-)
-def test_bad_training_values_are_named(field, value):
-    with pytest.raises(ValueError, match=field):
-        TrainConfig(**{field: value})
+def test_gradual_warm_up_then_cosine_decay():
+    cfg = quick(lr=0.1, lr_schedule="cosine", warmup_epochs=1, epochs=5)
+    rates = [learning_rate(cfg, step, 10, False) for step in range(50)]
+    assert rates[0] == pytest.approx(0.01) and rates[9] == pytest.approx(0.1)
+    assert all(a < b for a, b in zip(rates[:10], rates[1:10], strict=False))  # rising
+    assert rates[10] == pytest.approx(0.1)  # the peak, then the cosine
+    assert rates[30] == pytest.approx(0.05)  # half way through the decay
+    assert all(a > b for a, b in zip(rates[10:], rates[11:], strict=False))  # falling
+    assert 0 < rates[-1] < 0.001
+
+
+def test_a_recipe_is_the_config_section_whole():
+    section = {k: v for k, v in recipe().__dict__.items() if k != "seed"}
+    cfg = TrainConfig.from_config({**section, "lr_milestones": [1, 2]}, seed=3)
+    assert cfg.lr_milestones == (1, 2) and cfg.seed == 3
+    with pytest.raises(TypeError):
+        TrainConfig.from_config({"epochs": 3}, seed=0)  # no value has a second, hidden default
 
 
 def test_cuda_requested_without_cuda_is_a_clear_error():

@@ -6,7 +6,10 @@ strings into the type the schema asks for, so the schema then judges the value, 
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any
+
+from .shapes import blocks_per_stage
 
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
@@ -50,27 +53,69 @@ def coerce(value: Any, schema: dict) -> Any:
     return value
 
 
-def section_defaults(schema: dict, section: str) -> dict:
-    """The schema's default of every key of one config section (``collapse``, ``train``, ...)."""
-    properties = schema["properties"][section]["properties"]
-    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
-
-
 def check(config: dict) -> None:
     """Constraints beyond the schema; ValueError naming the config key."""
-    bad = [d for d in config["depths"] if (d - 2) % 6 != 0]
+    bad = []
+    for depth in config["depths"]:
+        try:
+            blocks_per_stage(depth)
+        except ValueError:
+            bad.append(depth)
     if bad:
         raise ValueError(
             f"config key 'depths': {bad} not of the form 6n+2 (8, 14, 20, 26, 32, 44, 56, 110, ...)"
         )
-    last = config["train"]["epochs"]
-    late = [e for e in config["gradstats"]["snapshot_epochs"] if e > last]
+    train = config["train"]
+    late = [e for e in train["snapshot_epochs"] if e > train["epochs"]]
     if late:
         raise ValueError(
-            f"config key 'gradstats.snapshot_epochs': {late} after the last epoch ({last})"
+            f"config key 'train.snapshot_epochs': {late} after the last epoch ({train['epochs']})"
+        )
+    if train["warmup_epochs"] >= train["epochs"]:
+        raise ValueError(
+            f"config key 'train.warmup_epochs': {train['warmup_epochs']} leaves no epoch after "
+            f"the warm-up (train.epochs is {train['epochs']})"
         )
     too_small = [n for n in config["collapse"]["example_dims"] if n < 2]
     if too_small:
         raise ValueError(
             f"config key 'collapse.example_dims': {too_small} below 2, the spiral's dimension"
+        )
+
+
+def problems(config: dict, schema: dict) -> list[str]:
+    """Every way ``config`` breaks ``schema``, each one short line: the key, what is wrong,
+    what is allowed, and for an unknown key the nearest known one."""
+    from jsonschema import Draft202012Validator
+
+    out = []
+    for error in sorted(Draft202012Validator(schema).iter_errors(config), key=lambda e: e.path):
+        path = ".".join(str(p) for p in error.absolute_path)
+        where = f"'{path}'" if path else "the top level"
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed)):
+                name = f"{path}.{key}" if path else key
+                guess = get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean '{guess[0]}'?" if guess else ""
+                out.append(f"unknown key '{name}'{hint} (allowed here: {', '.join(allowed)})")
+        elif error.validator == "required":
+            out.append(f"{where} lacks the key {error.message.split()[0]}")
+        elif error.validator == "enum":
+            out.append(f"{where}: {error.instance!r} is not one of {error.validator_value}")
+        else:
+            about = error.schema.get("description")
+            out.append(f"{where}: {error.message}" + (f" ({about.strip()})" if about else ""))
+    return out
+
+
+def validate(config: dict, schema: dict) -> None:
+    """ValueError listing every problem of ``config`` in a few lines, or nothing."""
+    found = problems(config, schema)
+    if found:
+        listed = "\n".join(f"  - {line}" for line in found)
+        raise ValueError(
+            f"the configuration has {len(found)} problem(s):\n{listed}\n"
+            "Every key, its type and range: workflow/schemas/config.schema.yaml; "
+            "the values of the default: config.yaml."
         )

@@ -1,14 +1,25 @@
-"""The CIFAR network family of He et al. (2016, §4.2) and its plain twin.
+"""The CIFAR network family of He et al. (2016, §4.2), its plain twin and its pre-activation form.
 
 A network of depth 6n + 2: one 3x3 stem convolution, three stages of n basic blocks with
-16, 32 and 64 filters (times ``width``), global average pooling and a linear classifier. A
-block is conv-BN-ReLU-conv-BN, then the shortcut is added (residual only) and a ReLU follows.
-The plain twin is the same network without the additions; with option A shortcuts (zero-padded
-identity, no parameters) both have exactly the same parameters.
+``width``, 2 ``width`` and 4 ``width`` filters (16, 32, 64 in the paper), global average pooling
+and a linear classifier. Three architectures share that skeleton:
 
-Every ReLU and BatchNorm is its own module and every block exposes its output, so the statistics
-stage can hook them: ``relu1`` is the ReLU inside the residual branch, ``relu2`` the one on the
-trunk after the addition, and ``bn2`` produces the branch's response before the addition.
+``residual`` (He et al. 2016a)
+    conv-BN-ReLU-conv-BN, then the shortcut is added and a ReLU follows: the identity path
+    passes through a ReLU after every addition.
+``plain``
+    the same network without the additions; with option A shortcuts (zero-padded identity, no
+    parameters) it has exactly the residual net's parameters.
+``preact`` (He et al. 2016b, "Identity Mappings in Deep Residual Networks")
+    BN-ReLU-conv-BN-ReLU-conv, the addition with nothing after it, and one BN-ReLU before the
+    pooling: the identity path is linear from the stem to the head. It has the same convolutions
+    as the others; its BatchNorms differ by one (the final one replaces the stem's).
+
+Every ReLU and BatchNorm is its own module and each block names its sites, so the statistics
+stage can hook them by role rather than by attribute name (:meth:`relu_sites`, :meth:`bn_sites`):
+``branch`` is the ReLU between the two convolutions (the same position in all three), ``trunk``
+the ReLU after the addition (plain and residual), ``block_input`` the ReLU that a pre-activation
+block applies to its normalised input.
 """
 
 from __future__ import annotations
@@ -19,16 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHS = ("plain", "residual")
+from .bottleneck import BottleneckNet, BottleneckSpec
+from .shapes import blocks_per_stage
+
+ARCHS = ("plain", "residual", "preact")
 SHORTCUTS = ("A", "B")
 NORMS = ("batch", "none")
-
-
-def blocks_per_stage(depth: int) -> int:
-    """n for a 6n + 2 network; ValueError naming the depth when it has no such form."""
-    if depth < 8 or (depth - 2) % 6 != 0:
-        raise ValueError(f"depth={depth} is not of the form 6n+2 with n >= 1 (8, 14, 20, 26, ...)")
-    return (depth - 2) // 6
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class NetSpec:
     width: int = 16
     shortcut: str = "A"
     norm: str = "batch"
+    family: str = "resnet"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -84,14 +92,9 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=bias)
         self.bn2 = _norm(norm, planes)
         self.relu2 = nn.ReLU()
-        self.shortcut: nn.Module = nn.Identity()
-        if residual and (stride != 1 or in_planes != planes):
-            if shortcut == "A":
-                self.shortcut = ShortcutA(in_planes, planes, stride)
-            else:
-                self.shortcut = nn.Sequential(
-                    nn.Conv2d(in_planes, planes, 1, stride, bias=bias), _norm(norm, planes)
-                )
+        self.shortcut = (
+            _shortcut(in_planes, planes, stride, shortcut, norm) if residual else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
@@ -99,29 +102,90 @@ class BasicBlock(nn.Module):
             out = out + self.shortcut(x)
         return self.relu2(out)
 
+    def relu_sites(self) -> list[tuple[str, str, nn.Module]]:
+        return [("relu1", "branch", self.relu1), ("relu2", "trunk", self.relu2)]
+
+    def bn_sites(self) -> list[tuple[str, str, nn.Module]]:
+        return [("bn1", "branch", self.bn1), ("bn2", "branch_output", self.bn2)]
+
+    def branch_output(self) -> nn.Module:
+        """The module whose output is the residual branch's response (before the addition)."""
+        return self.bn2
+
+
+def _shortcut(in_planes: int, planes: int, stride: int, shortcut: str, norm: str) -> nn.Module:
+    if stride == 1 and in_planes == planes:
+        return nn.Identity()
+    if shortcut == "A":
+        return ShortcutA(in_planes, planes, stride)
+    return nn.Sequential(
+        nn.Conv2d(in_planes, planes, 1, stride, bias=norm == "none"), _norm(norm, planes)
+    )
+
+
+class PreActBlock(nn.Module):
+    """He et al. 2016b: x + conv(ReLU(BN(conv(ReLU(BN(x)))))), nothing after the addition.
+
+    The shortcut takes x itself, so the path from block to block is the identity (or, where the
+    shape changes, option A's subsample-and-pad, or option B's projection).
+    """
+
+    def __init__(self, in_planes: int, planes: int, stride: int, shortcut: str, norm: str) -> None:
+        super().__init__()
+        bias = norm == "none"
+        self.bn1 = _norm(norm, in_planes)
+        self.relu1 = nn.ReLU()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=bias)
+        self.bn2 = _norm(norm, planes)
+        self.relu2 = nn.ReLU()
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=bias)
+        self.shortcut = _shortcut(in_planes, planes, stride, shortcut, norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(self.relu2(self.bn2(self.conv1(self.relu1(self.bn1(x))))))
+        return out + self.shortcut(x)
+
+    def relu_sites(self) -> list[tuple[str, str, nn.Module]]:
+        return [("relu1", "block_input", self.relu1), ("relu2", "branch", self.relu2)]
+
+    def bn_sites(self) -> list[tuple[str, str, nn.Module]]:
+        return [("bn1", "block_input", self.bn1), ("bn2", "branch", self.bn2)]
+
+    def branch_output(self) -> nn.Module:
+        return self.conv2
+
 
 class CifarNet(nn.Module):
     def __init__(self, spec: NetSpec) -> None:
         super().__init__()
         self.spec = spec
         n = blocks_per_stage(spec.depth)
-        residual = spec.arch == "residual"
+        preact = spec.arch == "preact"
         widths = [spec.width, 2 * spec.width, 4 * spec.width]
         self.conv1 = nn.Conv2d(spec.in_channels, widths[0], 3, 1, 1, bias=spec.norm == "none")
-        self.bn1 = _norm(spec.norm, widths[0])
-        self.relu1 = nn.ReLU()
+        # the original nets normalise and rectify the stem; a pre-activation net leaves the stem
+        # linear (its first block normalises) and rectifies once, before the pooling
+        self.bn1 = nn.Identity() if preact else _norm(spec.norm, widths[0])
+        self.relu1 = nn.Identity() if preact else nn.ReLU()
         stages = []
         in_planes = widths[0]
         for index, planes in enumerate(widths):
-            blocks = []
+            blocks: list[nn.Module] = []
             for b in range(n):
                 stride = 2 if index > 0 and b == 0 else 1
-                blocks.append(
-                    BasicBlock(in_planes, planes, stride, residual, spec.shortcut, spec.norm)
-                )
+                if preact:
+                    block = PreActBlock(in_planes, planes, stride, spec.shortcut, spec.norm)
+                else:
+                    residual = spec.arch == "residual"
+                    block = BasicBlock(
+                        in_planes, planes, stride, residual, spec.shortcut, spec.norm
+                    )
+                blocks.append(block)
                 in_planes = planes
             stages.append(nn.Sequential(*blocks))
         self.stage1, self.stage2, self.stage3 = stages
+        self.bn_final = _norm(spec.norm, widths[2]) if preact else nn.Identity()
+        self.relu_final = nn.ReLU() if preact else nn.Identity()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(widths[2], spec.num_classes)
         self._init_weights()
@@ -134,17 +198,48 @@ class CifarNet(nn.Module):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def blocks(self) -> list[BasicBlock]:
+    def blocks(self) -> list[BasicBlock | PreActBlock]:
         return [block for stage in (self.stage1, self.stage2, self.stage3) for block in stage]
 
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu1(self.bn1(self.conv1(x)))
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.relu_final(self.bn_final(x))), 1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu1(self.bn1(self.conv1(x)))
-        x = self.stage3(self.stage2(self.stage1(x)))
-        return self.fc(torch.flatten(self.pool(x), 1))
+        return self.head(self.stage3(self.stage2(self.stage1(self.stem(x)))))
+
+    def relu_sites(self) -> list[tuple[str, str, nn.Module]]:
+        """(name, site, module) of every ReLU in depth order (see the module docstring)."""
+        sites = [] if self.spec.arch == "preact" else [("stem.relu", "trunk", self.relu1)]
+        for index, block in enumerate(self.blocks()):
+            sites += [(f"block{index}.{name}", site, m) for name, site, m in block.relu_sites()]
+        if self.spec.arch == "preact":
+            sites.append(("head.relu", "head", self.relu_final))
+        return sites
+
+    def bn_sites(self) -> list[tuple[str, str, nn.Module]]:
+        """(name, site, module) of every BatchNorm in depth order (none when norm is none)."""
+        sites = [("stem.bn", "trunk", self.bn1)]
+        for index, block in enumerate(self.blocks()):
+            sites += [(f"block{index}.{name}", site, m) for name, site, m in block.bn_sites()]
+        sites.append(("head.bn", "head", self.bn_final))
+        return [s for s in sites if isinstance(s[2], nn.BatchNorm2d)]
 
 
-def build_model(spec: NetSpec) -> CifarNet:
+def build_model(spec: NetSpec | BottleneckSpec) -> nn.Module:
+    """The network a spec describes: a 6n+2 CIFAR net or a MobileNetV2-style bottleneck net."""
+    if isinstance(spec, BottleneckSpec):
+        return BottleneckNet(spec)
     return CifarNet(spec)
+
+
+def spec_from_dict(values: dict) -> NetSpec | BottleneckSpec:
+    """The spec saved with a run's snapshots and summary (``dataclasses.asdict``), rebuilt."""
+    if values.get("family") == "bottleneck":
+        return BottleneckSpec(**values)
+    return NetSpec(**values)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -26,3 +26,18 @@ def run_main(main: Callable[[], None], name: str) -> None:
     except ValueError as error:
         logging.getLogger(name).error("%s", error)
         raise SystemExit(2) from error
+
+
+def guard_shell(doc: str | None) -> None:
+    """Run from a shell, a rule script has no ``snakemake`` object: say how to run it instead.
+
+    Rule scripts take every input, output and parameter from Snakemake, so that a rule alone
+    trains and measures exactly what the pipeline would; the way to run one is to ask Snakemake
+    for one of its outputs (the script's docstring gives an example).
+    """
+    print(
+        f"{(doc or '').strip()}\n\nThis is a Snakemake rule script; run it through Snakemake, e.g. "
+        "`snakemake --cores 1 <one of its outputs>` (README: 'Running one rule alone').",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)

@@ -22,54 +22,46 @@ import torch
 import torch.nn.functional as F
 
 from .io import atomic_path
-from .models import NetSpec, build_model, count_parameters, weight_layers
+from .models import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    lr_milestones: tuple[float, ...] = ()
-    milestone_unit: str = "epoch"  # "epoch" or "iteration"
-    lr_gamma: float = 0.1
-    # He et al.: very deep nets start at warmup_lr until the training error falls below the
-    # threshold, then use lr. Applies to depths >= warmup_min_depth.
-    warmup_lr: float = 0.01
-    warmup_until_train_err: float = 0.8
-    warmup_min_depth: int = 110
-    crop_padding: int = 4
-    flip: bool = True
-    eval_batch_size: int = 1000
-    trace_every: int = 10  # steps between per-layer gradient-norm records; 0 turns it off
-    snapshot_epochs: tuple[int, ...] = (0,)  # the final epoch is always snapshotted
-    # auto: bf16 autocast on CUDA, fp32 on the CPU (bit-for-bit reproducible); bf16 on a CPU
-    # with native bf16 is about 1.7x faster but its numbers differ from fp32
-    precision: str = "auto"
-    seed: int = 0
+    """The training recipe: the ``train:`` section of the config, whole, plus the run's seed.
 
-    def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "eval_batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"train.{name}={getattr(self, name)} must be at least 1")
-        for name in ("lr", "warmup_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"train.{name}={getattr(self, name)} must be positive")
-        if self.momentum < 0 or self.weight_decay < 0 or self.crop_padding < 0:
-            raise ValueError("train.momentum, train.weight_decay and crop_padding must be >= 0")
-        if self.milestone_unit not in ("epoch", "iteration"):
-            raise ValueError(
-                f"train.milestone_unit={self.milestone_unit!r} must be 'epoch' or 'iteration'"
-            )
-        if self.trace_every < 0:
-            raise ValueError(f"train.trace_every={self.trace_every} must be >= 0")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"train.precision={self.precision!r} must be auto, fp32 or bf16")
+    Every field is documented (with its range) in ``workflow/schemas/config.schema.yaml``, which
+    validates it before any job; ``config.yaml`` holds the values. Nothing here has a default, so
+    no second copy of a value can drift from those two files.
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    lr_schedule: str  # "step" (He et al.'s milestones) or "cosine" (annealed to 0)
+    lr_milestones: tuple[float, ...]
+    milestone_unit: str  # "epoch", "iteration" or "fraction" (of the whole run)
+    lr_gamma: float
+    warmup_epochs: float  # the gradual warm-up (Goyal et al. 2017); 0 = none
+    warmup_lr: float  # He et al.'s constant warm-up of very deep nets ...
+    warmup_until_train_err: float  # ... until the training error falls below this ...
+    warmup_min_depth: int  # ... for depths from this one up
+    crop_padding: int
+    flip: bool
+    eval_batch_size: int
+    trace_every: int  # steps between per-layer gradient-norm records; 0 turns it off
+    snapshot_epochs: tuple[int, ...]  # the final epoch is always snapshotted
+    precision: str  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16
+    seed: int
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any], seed: int) -> TrainConfig:
+        """The recipe from the config's ``train:`` section (lists become tuples)."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
+        return cls(**values, seed=seed)
 
 
 class Interrupted(RuntimeError):
@@ -92,6 +84,12 @@ class RunState:
     trace: list[tuple[int, int, list[float]]] = field(default_factory=list)  # step, epoch, norms
     snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     train_seconds: float = 0.0
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -146,9 +144,25 @@ class Normaliser:
 
 
 def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int, warming_up: bool) -> float:
+    """The rate for optimisation step ``step`` (0-based).
+
+    ``warming_up`` is He et al.'s constant warm-up of very deep nets (``warmup_lr`` until the
+    training error falls below ``warmup_until_train_err``); ``warmup_epochs`` is the gradual one.
+    """
     if warming_up:
         return cfg.warmup_lr
-    position = step if cfg.milestone_unit == "iteration" else step / steps_per_epoch
+    total = cfg.epochs * steps_per_epoch
+    warmup = round(cfg.warmup_epochs * steps_per_epoch)
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    if cfg.lr_schedule == "cosine":
+        progress = (step - warmup) / max(1, total - warmup)
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    position = {
+        "iteration": step,
+        "epoch": step / steps_per_epoch,
+        "fraction": step / total,
+    }[cfg.milestone_unit]
     drops = sum(1 for m in cfg.lr_milestones if position >= m)
     return cfg.lr * cfg.lr_gamma**drops
 
@@ -176,7 +190,9 @@ def evaluate(
     return loss_sum / len(x), wrong / len(x)
 
 
-def _state_fingerprint(spec: NetSpec, cfg: TrainConfig, data_info: dict[str, Any]) -> dict:
+def _state_fingerprint(
+    spec: NetSpec | BottleneckSpec, cfg: TrainConfig, data_info: dict[str, Any]
+) -> dict:
     # A checkpoint is only resumed by the very run that wrote it: same network, recipe and data.
     return {"spec": asdict(spec), "train": asdict(cfg), "data": data_info}
 
@@ -190,20 +206,24 @@ class Trainer:
 
     def __init__(
         self,
-        spec: NetSpec,
+        spec: NetSpec | BottleneckSpec,
         cfg: TrainConfig,
         data: dict[str, torch.Tensor],
         device: torch.device,
         checkpoint_path: str | Path | None = None,
         data_info: dict[str, Any] | None = None,
         compile_model: bool = False,
+        label: str = "",
+        on_epoch: Callable[[RunState], None] | None = None,
     ) -> None:
         self.spec, self.cfg, self.device = spec, cfg, device
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.fingerprint = _state_fingerprint(spec, cfg, data_info or {})
         torch.manual_seed(cfg.seed)
         self.model = build_model(spec).to(device)
-        self.params = count_parameters(self.model)
+        self.n_parameters = count_parameters(self.model)
+        self.label = label  # names the run in every log line: two jobs may share a log stream
+        self.on_epoch = on_epoch  # called after every epoch, e.g. to write the metrics so far
         self.layer_names = [name for name, _ in weight_layers(self.model)]
         self.layer_weights = [module.weight for _, module in weight_layers(self.model)]
         self.optimizer = torch.optim.SGD(
@@ -222,9 +242,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.x_train) / cfg.batch_size)
         # channels_last is the faster convolution layout on tensor cores and on the CPU alike
         self.model = self.model.to(memory_format=torch.channels_last)
-        self.forward = torch.compile(self.model) if compile_model else self.model
+        self.train_model = torch.compile(self.model) if compile_model else self.model
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
-        self.state = RunState(warming_up=spec.depth >= cfg.warmup_min_depth)
+        self.state = RunState(warming_up=getattr(spec, "depth", 0) >= cfg.warmup_min_depth)
         # the epoch's running loss and error stay on the device: no host sync per step
         self._sums = torch.zeros(2, dtype=torch.float64, device=device)
         self._stop_requested = False
@@ -278,7 +298,8 @@ class Trainer:
             [sums["loss"], sums["err"]], dtype=torch.float64, device=self.device
         )
         log.info(
-            "resumed from %s at epoch %d, batch %d",
+            "%sresumed from %s at epoch %d, batch %d",
+            self._prefix(),
             self.checkpoint_path,
             self.state.epoch,
             self.state.batch_in_epoch,
@@ -288,6 +309,9 @@ class Trainer:
     def remove_checkpoint(self) -> None:
         if self.checkpoint_path is not None:
             self.checkpoint_path.unlink(missing_ok=True)
+
+    def _prefix(self) -> str:
+        return f"{self.label}: " if self.label else ""
 
     # -- signals ------------------------------------------------------------------------------
     def _on_sigterm(self, signum, frame) -> None:
@@ -326,7 +350,7 @@ class Trainer:
         xb = self.normalise(xb).contiguous(memory_format=torch.channels_last)
         yb = self.y_train[idx]
         with self.autocast():
-            logits = self.forward(xb)
+            logits = self.train_model(xb)
         loss = F.cross_entropy(logits.float(), yb)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -342,7 +366,7 @@ class Trainer:
         if st.warming_up:  # a host sync per step, only during the warm-up
             self._sync_sums()
             if st.sums["err"] / st.sums["n"] < cfg.warmup_until_train_err:
-                log.info("warm-up ends at step %d", st.step)
+                log.info("%swarm-up ends at step %d", self._prefix(), st.step)
                 st.warming_up = False
 
     def _end_epoch(self, seconds: float) -> None:
@@ -350,7 +374,9 @@ class Trainer:
         self._sync_sums()
         if not math.isfinite(st.sums["loss"]):
             st.status = "diverged"
-            log.error("non-finite loss in epoch %d: run marked diverged", st.epoch + 1)
+            log.error(
+                "%snon-finite loss in epoch %d: run marked diverged", self._prefix(), st.epoch + 1
+            )
         st.epoch += 1
         st.train_seconds += seconds
         test_loss, test_err = evaluate(
@@ -373,14 +399,17 @@ class Trainer:
             "status": st.status,
         }
         st.metrics.append(row)
+        remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch
         log.info(
-            "epoch %d/%d train_loss %.4f train_err %.4f test_err %.4f (%.1fs)",
+            "%sepoch %d/%d train_loss %.4f train_err %.4f test_err %.4f (%.1fs, ETA %s)",
+            self._prefix(),
             st.epoch,
             self.cfg.epochs,
             row["train_loss"],
             row["train_err"],
             test_err,
             seconds,
+            _duration(remaining),
         )
         st.sums = {"loss": 0.0, "err": 0.0, "n": 0.0}
         self._sums.zero_()
@@ -413,6 +442,8 @@ class Trainer:
                         )
                 self._end_epoch(time.perf_counter() - started)
                 self.save_checkpoint()
+                if self.on_epoch is not None:
+                    self.on_epoch(st)
         finally:
             signal.signal(signal.SIGTERM, previous)
         if st.status == "running":
@@ -424,10 +455,9 @@ class Trainer:
         st = self.state
         last = st.metrics[-1] if st.metrics else {}
         return {
-            "arch": self.spec.arch,
-            "depth": self.spec.depth,
             "seed": self.cfg.seed,
-            "params": self.params,
+            "params": self.n_parameters,
+            "num_classes": self.spec.num_classes,
             "status": st.status,
             "epochs_completed": st.epoch,
             "steps": st.step,
@@ -436,6 +466,8 @@ class Trainer:
             "final_test_loss": last.get("test_loss", float("nan")),
             "final_test_err": last.get("test_err", float("nan")),
             "train_seconds": st.train_seconds,
+            "n_train": len(self.x_train),
+            "n_test": len(self.x_test),
             "device": str(self.device),
             "torch": torch.__version__,
             "spec": asdict(self.spec),

@@ -1,28 +1,33 @@
 import yaml
-from snakemake.utils import validate
 
-from resnet_essence.config import check, coerce
+from resnet_essence.config import check, coerce, validate
 
 with open(
     workflow.source_path("../schemas/config.schema.yaml"), encoding="utf-8"
 ) as fh:
     CONFIG_SCHEMA = yaml.safe_load(fh)
 
-# --config hands values over as strings; give them their schema types, then validate
+# --config hands values over as strings; give them their schema types, then validate: a short
+# list of what is wrong (with "did you mean" for a misspelt key) before any job, nothing else
 config.update(coerce(config, CONFIG_SCHEMA))
-validate(config, "../schemas/config.schema.yaml")
+validate(config, CONFIG_SCHEMA)
 check(config)
 
 
 wildcard_constraints:
     dataset=r"[a-z0-9_]+",
-    arch=r"plain|residual",
+    arch=r"plain|residual|preact",
     depth=r"\d+",
     seed=r"\d+",
+    variant=r"linear|relu|expansion",
+    width=r"\d+",
 
 
 RUN = "results/runs/{dataset}/{arch}-{depth}/seed{seed}"
+BOTTLENECK_RUN = "results/bottleneck/{dataset}/{variant}-b{width}/seed{seed}"
 STATS = "results/gradstats/{dataset}/{arch}-{depth}/seed{seed}"
+# what every train job writes, in RUN (or the bottleneck equivalent)
+RUN_FILES = ["metrics.csv", "trace.csv", "snapshots.pt", "model.pt", "summary.json"]
 
 
 def runs(pattern):
@@ -36,9 +41,23 @@ def runs(pattern):
     )
 
 
+def bottleneck_runs(pattern):
+    """``pattern`` for every bottleneck net of the configured grid (none without variants)."""
+    return expand(
+        pattern,
+        dataset=config["dataset"],
+        variant=config["bottleneck"]["variants"],
+        width=config["bottleneck"]["widths"],
+        seed=config["seeds"],
+    )
+
+
 def data_options(dataset):
     """Options of the chosen loader, from the ``data:`` section."""
     data = config["data"]
+    subset = {
+        key: data[key] for key in ("train_per_class", "test_per_class", "subset_seed")
+    }
     if dataset == "digits":
         return {"test_fraction": data["test_fraction"], "seed": data["split_seed"]}
     if dataset == "cifar10":
@@ -46,5 +65,6 @@ def data_options(dataset):
             "download": data["download"],
             "validation_split": data["validation_split"],
             "md5": data["cifar10_md5"],
+            **subset,
         }
-    return {"image_size": data["image_size"], "grayscale": data["grayscale"]}
+    return {"image_size": data["image_size"], "grayscale": data["grayscale"], **subset}
