@@ -1,33 +1,40 @@
 """Rule aggregate: every run's files -> tidy tables with means and 95% intervals over seeds.
 
-From a shell:
-    python scripts/aggregate.py --runs results/runs --gradstats results/gradstats \
-        --outdir results/tables
+Run it through Snakemake: ``snakemake --cores 1 results/tables/final.csv``.
 """
 
-import argparse
 import logging
-from pathlib import Path
 
 import pandas as pd
 
 from resnet_essence import aggregate as agg
 from resnet_essence.io import read_json, write_csv
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("aggregate")
 
 
-def _with_ids(frame: pd.DataFrame, summary: dict) -> pd.DataFrame:
-    ids = {key: summary[key] for key in agg.RUN_KEYS}
-    return frame.assign(**ids)[[*agg.RUN_KEYS, *frame.columns]]
+def _with_ids(frame: pd.DataFrame, summary: dict, keys=agg.RUN_KEYS) -> pd.DataFrame:
+    ids = {key: summary[key] for key in keys}
+    return frame.assign(**ids)[[*keys, *frame.columns]]
 
 
-def aggregate(summaries, metrics, traces, layers, shattering, outputs) -> None:
+def bottleneck_tables(summaries, metrics) -> dict[str, pd.DataFrame]:
+    summary_dicts = [read_json(path) for path in summaries]
+    keys = agg.BOTTLENECK_KEYS
+    frames = [
+        _with_ids(pd.read_csv(p), s, keys) for p, s in zip(metrics, summary_dicts, strict=True)
+    ]
+    runs = agg.run_table(summary_dicts, frames, keys)
+    return {"bottleneck_runs": runs, "bottleneck": agg.final_table(runs, keys[:-1])}
+
+
+def aggregate(summaries, metrics, traces, layers, shattering, bottleneck, outputs) -> None:
     summary_dicts = [read_json(path) for path in summaries]
     metric_frames = [
         _with_ids(pd.read_csv(p), s) for p, s in zip(metrics, summary_dicts, strict=True)
     ]
+    epochs = pd.concat(metric_frames, ignore_index=True)
     trace = pd.concat(
         [_with_ids(pd.read_csv(p), s) for p, s in zip(traces, summary_dicts, strict=True)]
     )
@@ -37,13 +44,15 @@ def aggregate(summaries, metrics, traces, layers, shattering, outputs) -> None:
     net_runs = agg.network_runs(layer_frame, shatter_frame)
     tables = {
         "runs": runs,
+        "epochs": epochs,
         "final": agg.final_table(runs),
-        "curves": agg.curve_table(pd.concat(metric_frames, ignore_index=True)),
+        "curves": agg.curve_table(epochs),
         "layers": agg.layer_table(layer_frame),
         "network_runs": net_runs,
         "networks": agg.network_table(net_runs),
         "shattering": agg.shattering_table(shatter_frame),
         "trace": agg.trace_table(trace),
+        **bottleneck_tables(*bottleneck),
     }
     for name, frame in tables.items():
         write_csv(outputs[name], frame)
@@ -57,49 +66,20 @@ def aggregate(summaries, metrics, traces, layers, shattering, outputs) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="results/runs")
-    parser.add_argument("--gradstats", default="results/gradstats")
-    parser.add_argument("--outdir", default="results/tables")
-    args = parser.parse_args()
-    summaries = sorted(Path(args.runs).glob("*/*/seed*/summary.json"))
-    dirs = [p.parent for p in summaries]
-    stats = [
-        Path(args.gradstats) / d.parent.parent.name / d.parent.name / f"{d.name}.csv" for d in dirs
-    ]
-    outputs = {
-        name: Path(args.outdir) / f"{name}.csv"
-        for name in (
-            "runs",
-            "final",
-            "curves",
-            "layers",
-            "network_runs",
-            "networks",
-            "shattering",
-            "trace",
-        )
-    }
-    aggregate(
-        summaries,
-        [d / "metrics.csv" for d in dirs],
-        [d / "trace.csv" for d in dirs],
-        stats,
-        [p.with_suffix(".shattering.csv") for p in stats],
-        outputs,
-    )
-
-
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
     i = snakemake.input
     run_main(
         lambda: aggregate(
-            i.summaries, i.metrics, i.traces, i.layers, i.shattering, dict(snakemake.output.items())
+            i.summaries,
+            i.metrics,
+            i.traces,
+            i.layers,
+            i.shattering,
+            (i.bottleneck_summaries, i.bottleneck_metrics),
+            dict(snakemake.output.items()),
         ),
         "aggregate",
     )
 elif __name__ == "__main__":
-    setup_logging()
-    run_main(main, "aggregate")
+    guard_shell(__doc__)

@@ -1,11 +1,8 @@
 """Rule figure: the main multi-panel figure and every panel alone, from the tables only.
 
-From a shell (after a run):
-    python scripts/figure.py --tables results/tables --collapse results/collapse \
-        --outdir results/figures
+Run it through Snakemake: ``snakemake --cores 1 --forcerun figure results/figures/main.png``.
 """
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -14,11 +11,10 @@ import pandas as pd
 
 from resnet_essence import plotting
 from resnet_essence.io import atomic_path
-from resnet_essence.report import paper_table
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.papers import paper_table
+from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("figure")
-TABLES = ("final", "curves", "layers", "networks")
 
 
 def save(fig, path) -> None:
@@ -26,10 +22,12 @@ def save(fig, path) -> None:
         fig.savefig(tmp, bbox_inches="tight")
 
 
-def figure(table_paths, survival, examples, main_outputs, panel_dir) -> None:
-    tables = {Path(path).stem: pd.read_csv(path) for path in table_paths}
-    tables["survival"] = pd.read_csv(survival)
-    tables["examples"] = pd.read_csv(examples)
+def figure(inputs, main_outputs, panel_dir) -> None:
+    tables = {Path(path).stem: pd.read_csv(path) for path in inputs["tables"]}
+    if tables["bottleneck"].empty:
+        tables.pop("bottleneck")
+    for name in ("survival", "blocks", "examples"):
+        tables[name] = pd.read_csv(inputs[name])
     if (tables["final"]["dataset"] == "cifar10").any():
         tables["paper"] = paper_table()
     fig = plotting.main_figure(tables)
@@ -37,41 +35,23 @@ def figure(table_paths, survival, examples, main_outputs, panel_dir) -> None:
         save(fig, path)
         log.info("wrote %s", path)
     plt.close(fig)
-    for name in plotting.PANEL_NAMES:
-        fig = plotting.panel_figure(name, tables)
-        save(fig, Path(panel_dir) / f"{name}.png")
+    for file in plotting.PANEL_FILES:
+        fig = plotting.panel_figure(file, tables)
+        save(fig, Path(panel_dir) / f"{file}.png")
         plt.close(fig)
-    log.info("wrote %d panels to %s", len(plotting.PANEL_NAMES), panel_dir)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", default="results/tables")
-    parser.add_argument("--collapse", default="results/collapse")
-    parser.add_argument("--outdir", default="results/figures")
-    args = parser.parse_args()
-    out = Path(args.outdir)
-    figure(
-        [Path(args.tables) / f"{name}.csv" for name in TABLES],
-        Path(args.collapse) / "survival.csv",
-        Path(args.collapse) / "examples.csv",
-        [out / f"main.{ext}" for ext in ("png", "pdf", "svg")],
-        out / "panels",
-    )
+    log.info("wrote %d panels to %s", len(plotting.PANEL_FILES), panel_dir)
 
 
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
+    out = snakemake.output
     run_main(
         lambda: figure(
-            snakemake.input.tables,
-            snakemake.input.survival,
-            snakemake.input.examples,
-            [snakemake.output.png, snakemake.output.pdf, snakemake.output.svg],
-            snakemake.output.panels,
+            dict(snakemake.input.items()),
+            [out.png, out.pdf, out.svg],
+            out.panels,
         ),
         "figure",
     )
 elif __name__ == "__main__":
-    setup_logging()
-    run_main(main, "figure")
+    guard_shell(__doc__)

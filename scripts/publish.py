@@ -1,10 +1,13 @@
-"""Rule example: copy a finished run's figure, report and claims into docs/example/.
+"""Rule publish: copy a finished run's figure, report and claims into docs/{name}/.
 
-The README shows this copy; PROVENANCE.md says which commit and config produced it. Run with
-    snakemake --cores 2 --forcerun example example
+The README shows these copies; PROVENANCE.md says which commit, config and wall time produced
+them. Run it through Snakemake after the run, e.g.
+``snakemake --cores 2 --forcerun publish docs/example/PROVENANCE.md``.
 """
 
 import logging
+import os
+import platform
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -13,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from resnet_essence import report as rp
 from resnet_essence.io import atomic_path, write_text
-from resnet_essence.report import Block, claims_block, to_markdown
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
-log = logging.getLogger("example")
+log = logging.getLogger("publish")
 
 
 def git_commit(directory: Path) -> str:
@@ -33,7 +36,23 @@ def git_commit(directory: Path) -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
-def publish(inputs, outputs, config: dict, workflow_dir: str) -> None:
+def wall_time(benchmarks: list[str]) -> tuple[float, float]:
+    """(seconds from the first job's start to the last job's end, summed job seconds).
+
+    A job's end is its benchmark file's time of writing, its start that minus the benchmarked
+    seconds. Valid for a run done in one go; a resumed run counts the pause as well.
+    """
+    spans = []
+    for path in benchmarks:
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
+        end = Path(path).stat().st_mtime
+        spans.append((end - seconds, end, seconds))
+    start = min(s for s, _, _ in spans)
+    end = max(e for _, e, _ in spans)
+    return end - start, sum(s for _, _, s in spans)
+
+
+def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None:
     for source, target in (
         (inputs["figure"], outputs["figure"]),
         (inputs["claims"], outputs["claims"]),
@@ -45,11 +64,10 @@ def publish(inputs, outputs, config: dict, workflow_dir: str) -> None:
     write_text(
         outputs["report"], report.replace(f"]({figure_link})", f"]({Path(outputs['figure']).name})")
     )
-    claims = claims_block(pd.read_csv(inputs["claims"], dtype={"claim_id": str}))
-    write_text(
-        outputs["claims_md"], to_markdown([Block("table", table=claims.drop(columns="rule"))])
-    )
+    claims = pd.read_csv(inputs["claims"], dtype={"claim_id": str}).fillna({"reason": ""})
+    write_text(outputs["claims_md"], rp.markdown_table(rp.verdict_table(claims)) + "\n")
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))
+    span, busy = wall_time([*inputs["benchmarks"], inputs["report_benchmark"]])
     write_text(
         outputs["provenance"],
         (
@@ -57,8 +75,11 @@ def publish(inputs, outputs, config: dict, workflow_dir: str) -> None:
             f"- commit: `{git_commit(Path(workflow_dir))}`\n"
             f"- published: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
             "- config: `config.yaml` beside this file (the full, validated configuration)\n"
-            "- command: `snakemake --cores 2` on the embedded default, then "
-            "`snakemake --cores 2 --forcerun example example`\n"
+            f"- wall time: {span / 60:.1f} min from the first job's start to the report "
+            f"({busy / 60:.1f} min of jobs in all), from Snakemake's benchmark files, on "
+            f"{platform.machine()} with {os.cpu_count()} CPUs\n"
+            "- command: `snakemake --cores N` with this config, then "
+            f"`snakemake --cores N --forcerun publish docs/{name}/PROVENANCE.md`\n"
         ),
     )
     log.info("published %s", Path(outputs["report"]).parent)
@@ -72,6 +93,9 @@ if "snakemake" in globals():
             dict(snakemake.output.items()),
             snakemake.config,
             snakemake.params.workflow_dir,
+            snakemake.wildcards.name,
         ),
-        "example",
+        "publish",
     )
+elif __name__ == "__main__":
+    guard_shell(__doc__)

@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
+from resnet_essence.aggregate import depth_profile
 from resnet_essence.gradstats import (
     calibrate_batchnorm,
-    depth_profile,
     gradient_autocorrelation,
     input_gradients,
     interpolation_path,
@@ -80,7 +80,19 @@ def test_response_std_and_signal_norms_are_reported_per_layer():
     signal = table[table["kind"] == "signal"]
     assert list(signal["layer"]) == ["stem", *[f"block{i}" for i in range(6)]]
     assert (signal["signal_grad_norm"] > 0).all()
+    # per element: the block outputs of stage 1 hold 32 x 4 x 8 x 8 numbers
+    first = signal.iloc[1]
+    assert first["signal_grad_rms"] == pytest.approx(first["signal_grad_norm"] / (32 * 256) ** 0.5)
     assert _hooks_left(model) == 0
+
+
+def test_preact_sites_and_signals_are_measured():
+    model = build_model(NetSpec("preact", 14, in_channels=1, width=4))
+    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    relu = table[table["kind"] == "relu"]
+    assert relu["site"].value_counts().to_dict() == {"block_input": 6, "branch": 6, "head": 1}
+    assert (table["kind"] == "bn").sum() == 2 * 6 + 1
+    assert (table.loc[table["kind"] == "signal", "signal_grad_rms"] > 0).all()
 
 
 def test_hooks_are_removed_even_when_the_forward_pass_fails():
@@ -145,13 +157,13 @@ def test_measure_snapshots_shapes():
         2: {k: v.clone() for k, v in model.state_dict().items()},
     }
     x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
-    layers, shatter = measure_snapshots(model, snaps, x, y, 9, [1, 2])
+    layers, shatter = measure_snapshots(model, snaps, x, y, 9, [1, 2], paths=3)
     assert sorted(layers["epoch"].unique()) == [0, 2]
-    assert list(shatter.columns) == ["epoch", "lag", "autocorrelation"]
-    assert len(shatter) == 4
+    assert list(shatter.columns) == ["epoch", "path", "lag", "autocorrelation"]
+    assert len(shatter) == 2 * 3 * 2  # epochs x paths x lags
     assert shattering(model, x[0], x[1], 0, 9, [1]).keys() == {1}
-    with pytest.raises(ValueError, match="at least 2"):
-        measure_snapshots(model, snaps, x[:1], y[:1], 9, [1])
+    with pytest.raises(ValueError, match="gradstats.paths=3"):
+        measure_snapshots(model, snaps, x[:5], y[:5], 9, [1], paths=3)
 
 
 def test_networks_without_batchnorm_are_measured_too():

@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from resnet_essence import plotting
-from resnet_essence.report import paper_table
+from resnet_essence.papers import paper_table
 
 
 def _final(dataset: str) -> pd.DataFrame:
@@ -47,3 +47,9 @@ def test_error_bands_stay_within_zero_and_hundred_percent():
         for segment in container.lines[2][0].get_segments():
             assert segment[:, 1].min() >= 0
     plt.close(fig)
+
+
+def test_panel_letters_are_unique_and_in_reading_order():
+    letters = [file.split("_", 1)[0] for file in plotting.PANEL_FILES]
+    assert letters == sorted(letters) and len(set(letters)) == len(letters)
+    assert letters[0] == "a"

@@ -2,7 +2,8 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
-from resnet_essence.report import Block, fmt_ci, paper_comparison, to_html, to_markdown
+from resnet_essence.render import to_html
+from resnet_essence.report import fmt_ci, markdown_table, paper_comparison, verdict_table
 
 VOID = {"meta", "img", "br", "hr", "link"}
 
@@ -29,29 +30,63 @@ def assert_well_formed(document: str) -> None:
     assert not parser.errors and not parser.stack, (parser.errors, parser.stack)
 
 
-BLOCKS = [
-    Block("heading", "Title <with> markup", level=1),
-    Block("paragraph", "A **bold** word and `code` & an ampersand."),
-    Block("table", table=pd.DataFrame({"a|b": [1, 2], "verdict": ["**supported**", "x<y"]})),
-    Block("image", "figures/main.png", items=["main figure"]),
-    Block("bullets", items=["one", "two"]),
-    Block("table", table=pd.DataFrame()),
-]
+TEXT = """# Title & markup
+
+[TOC]
+
+## Claims
+
+A **bold** word, *emphasis* and `code` & an ampersand; a verdict **supported**.
+
+| a | verdict |
+|---|---|
+| x<y | **contradicted** |
+
+![main figure](figures/main.png)
+
+- one
+- two
+"""
 
 
-def test_html_is_well_formed_and_escaped():
-    document = to_html(BLOCKS, "report")
+def test_html_is_well_formed_escaped_and_dressed():
+    document = to_html(TEXT, "report")
     assert_well_formed(document)
-    assert "Title &lt;with&gt; markup" in document
-    assert "<strong>bold</strong>" in document and "<code>code</code>" in document
-    assert "x&lt;y" in document
+    assert "Title &amp; markup" in document
+    assert "<em>emphasis</em>" in document and "*" not in document.split("<body>")[1]
+    assert "<code>code</code>" in document and "x&lt;y" in document
+    assert '<strong class="verdict supported">supported</strong>' in document
+    assert '<strong class="verdict contradicted">contradicted</strong>' in document
+    assert '<div class="toc">' in document and 'href="#claims"' in document
+    assert '<a class="figure" href="figures/main.png"><img alt="main figure"' in document
 
 
 def test_markdown_tables_escape_pipes():
-    text = to_markdown(BLOCKS)
+    text = markdown_table(pd.DataFrame({"a|b": [1, 2], "verdict": ["**supported**", "x<y"]}))
     assert "| a\\|b | verdict |" in text
-    assert "![main figure](figures/main.png)" in text
-    assert "_(no rows)_" in text
+    assert "x&lt;y" in text  # data never becomes markup
+    assert markdown_table(pd.DataFrame()) == "_(no rows)_"
+
+
+def test_verdict_table_shows_p_values_and_reasons():
+    claims = pd.DataFrame(
+        {
+            "claim_id": ["4a", "4b'"],
+            "setting": ["depth 56 vs 8", "depth 56 vs 8"],
+            "measure": ["m", "m"],
+            "effect": [0.8, float("nan")],
+            "lo": [0.7, float("nan")],
+            "hi": [0.9, float("nan")],
+            "p": [0.0001, float("nan")],
+            "p_holm": [0.002, float("nan")],
+            "verdict": ["supported", "not testable here"],
+            "reason": ["", "at the ceiling"],
+        }
+    )
+    table = verdict_table(claims)
+    assert list(table["p (Holm)"]) == ["<0.001 (0.002)", "–"]
+    assert list(table["verdict"]) == ["**supported**", "**not testable here**"]
+    assert table["reason"].iloc[1] == "at the ceiling"
 
 
 def test_fmt_ci():

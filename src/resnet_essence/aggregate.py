@@ -1,57 +1,88 @@
-"""From per-run files to tidy tables: one row per observation, means and 95% intervals."""
+"""From per-run files to tidy tables: one row per observation, means and 95% intervals.
+
+Nothing here judges a claim: the thresholds of the verdict rules live in ``claims.py``. This
+module only reshapes and summarises (and imports no torch, so the aggregate job starts fast).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .gradstats import depth_profile
-from .stats import mean_ci
+from .stats import bounded_mean_ci, mean_ci
 
 RUN_KEYS = ["dataset", "arch", "depth", "seed"]
 GROUP_KEYS = ["dataset", "arch", "depth"]
+# the MobileNetV2-style nets: a variant and a bottleneck width instead of an arch and a depth
+BOTTLENECK_KEYS = ["dataset", "variant", "width", "seed"]
 FINAL_METRICS = ["train_err", "test_err", "train_loss", "test_loss"]
+# quantities confined to a range get intervals inside it (stats.bounded_mean_ci)
+BOUNDS = {"train_err": (0, 1), "test_err": (0, 1)}
 
 
-def _summarise(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+def _summarise(frame: pd.DataFrame, keys: list[str], value: str, bounds=None) -> pd.DataFrame:
     rows = []
     for key, group in frame.groupby(keys, sort=True, dropna=False):
-        mean, lo, hi, n = mean_ci(group[value])
+        if bounds is None:
+            mean, lo, hi, n = mean_ci(group[value])
+        else:
+            mean, lo, hi, n = bounded_mean_ci(group[value], *bounds)
         rows.append({**dict(zip(keys, key, strict=True)), "mean": mean, "lo": lo, "hi": hi, "n": n})
     return pd.DataFrame(rows, columns=[*keys, "mean", "lo", "hi", "n"])
 
 
-def run_table(summaries: list[dict], metrics: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per run: its status, final errors and the mean training error over epochs.
+def depth_profile(values) -> tuple[float, float]:
+    """(first / last ratio, slope of log10 value against relative depth 0..1).
 
-    ``train_err_auc`` (the mean of the per-epoch training error) measures how fast a run
-    converges: lower means it got there sooner.
+    Values run from the input to the output. Ratio below 1 (slope above 0): the quantity
+    shrinks toward the input (for a gradient: vanishing); above 1 (slope below 0): it grows
+    (explosion). The slope is fitted on log10, so +1 means a tenfold drop from output to input.
     """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        return float("nan"), float("nan")
+    depth = np.linspace(0.0, 1.0, len(values))
+    slope = np.polyfit(depth, np.log10(values), 1)[0]
+    return float(values[0] / values[-1]), float(slope)
+
+
+def run_table(
+    summaries: list[dict], metrics: list[pd.DataFrame], keys: list[str] = RUN_KEYS
+) -> pd.DataFrame:
+    """One row per run: its status, final errors, data sizes and the mean training error over
+    epochs (``train_err_auc``, lower = got there sooner)."""
     rows = []
     for summary, curve in zip(summaries, metrics, strict=True):
         rows.append(
             {
-                **{k: summary[k] for k in RUN_KEYS},
+                **{k: summary[k] for k in keys},
                 "params": summary["params"],
                 "status": summary["status"],
                 "epochs_completed": summary["epochs_completed"],
                 **{m: summary[f"final_{m}"] for m in FINAL_METRICS},
                 "train_err_auc": float(curve["train_err"].mean()) if len(curve) else np.nan,
+                "n_train": summary["n_train"],
+                "n_test": summary["n_test"],
+                "num_classes": summary["num_classes"],
                 "train_seconds": summary["train_seconds"],
                 "device": summary["device"],
             }
         )
-    return pd.DataFrame(rows).sort_values(RUN_KEYS, ignore_index=True)
+    columns = [*keys, "params", "status", "epochs_completed", *FINAL_METRICS, "train_err_auc"]
+    columns += ["n_train", "n_test", "num_classes", "train_seconds", "device"]
+    return pd.DataFrame(rows, columns=columns).sort_values(keys, ignore_index=True)
 
 
-def final_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per dataset, arch and depth: mean and 95% interval of each final metric.
+def final_table(runs: pd.DataFrame, keys: list[str] = GROUP_KEYS) -> pd.DataFrame:
+    """One row per dataset, arch and depth (or other ``keys``): mean and 95% interval of each
+    final metric.
 
-    Diverged runs are counted in ``n_diverged`` and left out of the means.
+    Diverged runs are counted in ``n_diverged`` and left out of the means; error rates get
+    intervals inside [0, 1].
     """
     completed = runs[runs["status"] == "completed"]
     base = (
-        runs.groupby(GROUP_KEYS, sort=True)
+        runs.groupby(keys, sort=True)
         .agg(
             params=("params", "first"),
             n_runs=("seed", "size"),
@@ -60,11 +91,11 @@ def final_table(runs: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     for metric in [*FINAL_METRICS, "train_err_auc"]:
-        summary = _summarise(completed, GROUP_KEYS, metric).drop(columns="n")
+        summary = _summarise(completed, keys, metric, BOUNDS.get(metric)).drop(columns="n")
         summary = summary.rename(
             columns={"mean": f"{metric}_mean", "lo": f"{metric}_lo", "hi": f"{metric}_hi"}
         )
-        base = base.merge(summary, on=GROUP_KEYS, how="left")
+        base = base.merge(summary, on=keys, how="left")
     return base
 
 
@@ -76,39 +107,59 @@ def curve_table(metrics: pd.DataFrame) -> pd.DataFrame:
         var_name="metric",
         value_name="value",
     )
-    return _summarise(long, [*GROUP_KEYS, "epoch", "metric"], "value")
+    parts = [
+        _summarise(rows, [*GROUP_KEYS, "epoch", "metric"], "value", BOUNDS.get(metric))
+        for metric, rows in long.groupby("metric", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True).sort_values(
+        [*GROUP_KEYS, "epoch", "metric"], ignore_index=True
+    )
+
+
+def _site_statistics(relu: pd.DataFrame, bn: pd.DataFrame) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for site, rows in relu.groupby("site", sort=True):
+        values[f"inactive_fraction_{site}"] = 1.0 - rows["relu_active_fraction"].mean()
+        values[f"dead_fraction_{site}"] = rows["dead_fraction"].mean()
+    block_bn = bn[bn["layer"].str.startswith("block")]["response_std"].to_numpy(dtype=float)
+    if len(block_bn):
+        # He et al. Fig. 7's responses; a BN output's std is about |gamma|, and a few early
+        # layers can sit near 100: a median is not led by them
+        values["response_median"] = float(np.median(block_bn))
+        values["response_logmean"] = float(10 ** np.mean(np.log10(block_bn)))
+    return values
 
 
 def network_runs(layers: pd.DataFrame, shatter: pd.DataFrame) -> pd.DataFrame:
     """Per run and snapshot epoch, the network-level statistics in long form.
 
-    ``grad_ratio``/``grad_slope``: the depth profile of the weight-gradient norm (first over last
-    layer; slope of log10 against relative depth); ``signal_ratio``/``signal_slope``: the same
-    for the backward signal at block outputs; ``dead_fraction`` and ``relu_active_fraction``:
-    means over all ReLUs (``_branch``/``_trunk`` for each site); ``response_std``: mean over the
-    branch BatchNorm outputs; ``autocorrelation_lag1``: shattering at lag 1.
+    - ``grad_ratio``/``grad_slope``: the depth profile (:func:`depth_profile`) of the
+      weight-gradient norm over every conv and linear layer;
+    - ``signal_ratio``/``signal_slope``: the same for the per-element backward signal at the
+      block outputs (stem and classifier excluded): slope above 0 = vanishing toward the input;
+    - ``inactive_fraction_<site>``, ``dead_fraction_<site>``: how often the ReLUs of one site
+      output 0, and the share of their units that never fire (sites are never pooled);
+    - ``response_median``/``response_logmean``: the BatchNorm output std over a net's blocks;
+    - ``autocorrelation_lag1``: shattering at the smallest lag, mean over the paths.
     """
     rows = []
     for key, run in layers.groupby([*RUN_KEYS, "epoch"], sort=True):
         values: dict[str, float] = {}
         weights = run[run["kind"] == "weight"].sort_values("layer_index")
         values["grad_ratio"], values["grad_slope"] = depth_profile(weights["weight_grad_norm"])
-        signal = run[run["kind"] == "signal"].sort_values("layer_index")
-        values["signal_ratio"], values["signal_slope"] = depth_profile(signal["signal_grad_norm"])
-        relu = run[run["kind"] == "relu"]
-        values["dead_fraction"] = relu["dead_fraction"].mean()
-        values["relu_active_fraction"] = relu["relu_active_fraction"].mean()
-        for site in ("branch", "trunk"):
-            values[f"dead_fraction_{site}"] = relu.loc[relu["site"] == site, "dead_fraction"].mean()
-        bn = run[(run["kind"] == "bn") & (run["site"] == "branch")]
-        values["response_std"] = bn["response_std"].mean() if len(bn) else np.nan
+        signal = run[(run["kind"] == "signal") & run["layer"].str.startswith("block")]
+        signal = signal.sort_values("layer_index")["signal_grad_rms"]
+        values["signal_ratio"], values["signal_slope"] = depth_profile(signal)
+        values.update(_site_statistics(run[run["kind"] == "relu"], run[run["kind"] == "bn"]))
         base = dict(zip([*RUN_KEYS, "epoch"], key, strict=True))
         rows.extend({**base, "statistic": k, "value": float(v)} for k, v in values.items())
     out = pd.DataFrame(rows, columns=[*RUN_KEYS, "epoch", "statistic", "value"])
     if len(shatter):
         lag1 = shatter[shatter["lag"] == shatter["lag"].min()]
-        extra = lag1.assign(statistic="autocorrelation_lag1", value=lag1["autocorrelation"])
-        out = pd.concat([out, extra[[*RUN_KEYS, "epoch", "statistic", "value"]]], ignore_index=True)
+        mean = lag1.groupby([*RUN_KEYS, "epoch"], sort=True)["autocorrelation"].mean()
+        extra = mean.reset_index().rename(columns={"autocorrelation": "value"})
+        extra.insert(len(RUN_KEYS) + 1, "statistic", "autocorrelation_lag1")
+        out = pd.concat([out, extra], ignore_index=True)
     return out
 
 
@@ -122,6 +173,7 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
         "weight_grad_norm",
         "grad_to_weight",
         "signal_grad_norm",
+        "signal_grad_rms",
         "relu_active_fraction",
         "dead_fraction",
         "response_std",
@@ -139,7 +191,11 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def shattering_table(shatter: pd.DataFrame) -> pd.DataFrame:
-    return _summarise(shatter, [*GROUP_KEYS, "epoch", "lag"], "autocorrelation")
+    """Autocorrelation by lag over seeds (each run's value the mean over its paths)."""
+    per_run = shatter.groupby([*RUN_KEYS, "epoch", "lag"], sort=True)["autocorrelation"].mean()
+    return _summarise(
+        per_run.reset_index(), [*GROUP_KEYS, "epoch", "lag"], "autocorrelation", (-1, 1)
+    )
 
 
 def trace_table(trace: pd.DataFrame) -> pd.DataFrame:

@@ -1,288 +1,938 @@
-"""The essay's claims, each turned into a measured effect and a verdict by an explicit rule.
+"""The essay's claims as data, and the rules that turn measurements into verdicts.
 
-Every comparison is a difference of means with a 95% interval (Welch over seeds for networks,
-over random matrices for the collapse experiment). The rule is the same for all of them:
+:data:`CLAIMS` is the one table of what is claimed, by whom, how it is measured, at which depths,
+in which direction and against which margin; the computation below, the report and the tests all
+read it. The rules were fixed before the data were seen, and each can come out either way.
 
-- **supported**: the whole interval lies on the side the claim predicts;
-- **contradicted**: the whole interval lies on the other side;
-- **inconclusive**: the interval contains zero, or there is too little data (fewer than two
-  finished runs on a side).
+Verdicts, one vocabulary (:data:`VERDICTS` explains each):
 
-Collapse claims compare fractions against fixed thresholds (``CollapseRule``) instead, stated in
-the verdict's ``rule`` text. Nothing here reads or writes files.
+- network claims: each (claim, depth) is one Welch comparison over seeds (``stats.compare``) with
+  a two-sided p-value against its null (0, or a non-inferiority margin). Holm's correction runs
+  over every network comparison of the run together. *supported*: adjusted p < alpha and the
+  effect on the predicted side; *contradicted*: adjusted p < alpha on the other side;
+  *inconclusive*: otherwise, or when the data cannot decide (fewer than two finished runs on a
+  side, no spread); *not testable here*: a precondition fails, and the verdict says which
+  (nets that do not train, a premise absent, a test set at its ceiling).
+- collapse claims compare fractions, with intervals over random matrices, against thresholds.
+- theorems (1b, 2, 3) can only fail through a bug: *sanity check passed* / *failed*.
+
+Nothing here reads or writes files.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from .stats import diff_ci
+from .stats import Comparison, compare, contrast, holm, mean_ci
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+NOT_TESTABLE = "not testable here"
+SANITY_PASSED, SANITY_FAILED = "sanity check passed", "sanity check failed"
+VERDICTS = {
+    SUPPORTED: "the data decide for the claim (after Holm's correction for network claims)",
+    CONTRADICTED: "the data decide against the claim",
+    INCONCLUSIVE: "the data cannot decide: the interval spans the null, or too few runs",
+    NOT_TESTABLE: "a precondition of the test fails here; the reason column says which",
+    SANITY_PASSED: "a theorem checked numerically; it can only fail through a bug",
+    SANITY_FAILED: "a theorem failed its numerical check: look for a bug",
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The thresholds of the rules (config ``report:``), fixed before the data are seen."""
+
+    alpha: float = 0.05
+    low_dim_max: float = 0.9
+    high_dim_min: float = 0.95
+    theory_tolerance: float = 0.05
+    exact_tolerance: float = 1e-6
+    chance_fraction: float = 0.9
+    converged_train_err: float = 0.03
+    ceiling_test_errors: int = 20
+    noninferiority_margin: float = 0.01
+    speed_train_err: float = 0.1
+
+    @classmethod
+    def from_config(cls, section: dict) -> Rules:
+        return cls(**section)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str
+    source: str
+    measure: str
+    depths: str  # at which depths (or settings) it is judged
+    predicted: str  # the side the claim predicts, e.g. "< 0", "> 0", "< margin"
+    kind: str  # "empirical" or "theorem"
+    primary: bool  # named in advance as a primary claim
+
+
+_EVERY_PAIR = "each deeper depth against the shallowest"
+_BOTH_TRAIN = "every depth where both nets train (no run at chance)"
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "1",
+        "ReLU collapses low-dimensional data; high dimensions keep it",
+        "essay; Sandler et al. 2018 (MobileNetV2), Fig. 1",
+        "fraction of the manifold recoverable from ReLU(Tx) at n = m, m + 1 and at n = 15, 30",
+        "each manifold",
+        "below low_dim_max at small n, above high_dim_min at large n",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "1b",
+        "ReLU survival follows P(Binomial(n, 1/2) >= m)",
+        "this project's derivation (DESIGN)",
+        "largest |measured - binomial law| over n",
+        "each manifold",
+        "at most theory_tolerance",
+        "theorem",
+        False,
+    ),
+    Claim(
+        "2",
+        "A linear activation loses nothing",
+        "essay",
+        "largest fraction of points lost over manifolds and n",
+        "all manifolds",
+        "at most exact_tolerance",
+        "theorem",
+        False,
+    ),
+    Claim(
+        "3",
+        "z + ReLU(z) is invertible for every n",
+        "essay",
+        "largest fraction of points lost over manifolds and n",
+        "all manifolds",
+        "at most exact_tolerance",
+        "theorem",
+        False,
+    ),
+    Claim(
+        "3a",
+        "A pre-activation block z + F(z) keeps the low-dimensional manifold at every trunk width",
+        "essay (identity path linear); He et al. 2016b",
+        "recoverable fraction through z + W2 ReLU(W1 ReLU(z)) on the lifted manifold",
+        "each manifold, every n",
+        "above high_dim_min at every n",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "3b",
+        "The original residual block ReLU(z + F(z)) keeps the low-dimensional manifold at every "
+        "trunk width",
+        "essay's claim 3 applied to He et al. 2016a's block",
+        "recoverable fraction through ReLU(z + W2 ReLU(W1 z)) on the lifted manifold",
+        "each manifold, every n",
+        "above high_dim_min at every n",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "4a",
+        "Deep plain nets degrade: more training error than shallow ones",
+        "He et al. 2016a, §4.2, Fig. 6",
+        "final training error, plain-d minus plain-shallowest",
+        _EVERY_PAIR,
+        "> 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "4b",
+        "Deep residual nets do not degrade: no worse to train than shallow ones",
+        "He et al. 2016a, §4.2, Fig. 6",
+        "final training error, residual-d minus residual-shallowest",
+        _EVERY_PAIR,
+        "< noninferiority_margin",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "4b'",
+        "Deeper residual nets generalise better",
+        "He et al. 2016a, Table 6",
+        "final test error, residual-d minus residual-shallowest",
+        _EVERY_PAIR + ", when every run converged and the shallow net is off the ceiling",
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "4c",
+        "At the same depth a residual net trains better than a plain one",
+        "He et al. 2016a, §4.2",
+        "final training error, residual-d minus plain-d",
+        "every depth",
+        "< 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "P",
+        "With the identity path fully linear (pre-activation), deep nets train at least as well "
+        "as with the original block",
+        "essay principles 1-2; He et al. 2016b, Tables 2-3",
+        "final training error, preact-d minus residual-d",
+        "every depth",
+        "< noninferiority_margin",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "P'",
+        "Pre-activation nets generalise at least as well as the original ones",
+        "He et al. 2016b, Table 2 (ResNet-110: 6.37% against 6.61%)",
+        "final test error, preact-d minus residual-d",
+        "every depth where every run converged and the residual net is off the ceiling",
+        "< noninferiority_margin",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "B1",
+        "A linear bottleneck is better than a ReLU bottleneck",
+        "essay principles 1-2; Sandler et al. 2018, §6.4, Fig. 6a",
+        "final test error, linear minus ReLU bottleneck",
+        "every bottleneck width",
+        "< 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "B2",
+        "The linear bottleneck's advantage grows as the bottleneck narrows",
+        "essay (less redundancy, more loss); the collapse law inside a trained net",
+        "(ReLU minus linear test error) at the narrowest width minus the same at the widest",
+        "narrowest against widest bottleneck",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "B3",
+        "A shortcut between the bottlenecks is at least as good as one between the expansions",
+        "essay principle 3; Sandler et al. 2018, Fig. 6b",
+        "final test error, shortcut between bottlenecks minus shortcut between expansions",
+        "every bottleneck width",
+        "< noninferiority_margin",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "5a",
+        "Residual nets' branch ReLUs output zero less often",
+        "essay ('ReLU outputs zero less often')",
+        "fraction of branch-ReLU outputs that are 0, residual minus plain",
+        _BOTH_TRAIN + ", at initialisation and at the end",
+        "< 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "5a'",
+        "Residual nets have fewer dead branch ReLUs",
+        "essay",
+        "fraction of branch-ReLU units never active on the evaluation batch, residual minus plain",
+        _BOTH_TRAIN + ", at the end",
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "5b",
+        "Residual nets have less gradient vanishing (at initialisation)",
+        "essay",
+        "vanishing = max(0, slope of log10 per-element backward signal over the blocks, input "
+        "to output), residual minus plain",
+        "every depth where the plain net's signal vanishes (else: premise absent)",
+        "< 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "5c",
+        "Residual nets have less gradient vanishing (at the end of training)",
+        "essay",
+        "as 5b, on the final weights",
+        "every depth where the plain net's signal vanishes (else: premise absent)",
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "6",
+        "Residual nets converge faster",
+        "essay",
+        "optimisation steps until the running training error first reaches speed_train_err, "
+        "residual minus plain",
+        "every depth where every run of both nets reaches it",
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "7",
+        "Residual branches have smaller responses",
+        "He et al. 2016a, Fig. 7",
+        "median over blocks of the std of BatchNorm outputs, residual minus plain, at the end",
+        _BOTH_TRAIN,
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "7b",
+        "Deeper residual nets have smaller responses",
+        "He et al. 2016a, Fig. 7",
+        "median response std, residual-d minus residual-shallowest, at the end",
+        _EVERY_PAIR,
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "S",
+        "Plain nets shatter gradients more than residual nets",
+        "Balduzzi et al. 2017",
+        "input-gradient autocorrelation at lag 1 at initialisation (mean over paths), residual "
+        "minus plain",
+        "every depth",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "S2",
+        "Plain nets shatter gradients more as they get deeper",
+        "Balduzzi et al. 2017",
+        "input-gradient autocorrelation at lag 1 at initialisation, plain-d minus plain-shallowest",
+        _EVERY_PAIR,
+        "< 0",
+        "empirical",
+        False,
+    ),
+)
+CLAIM_BY_ID = {claim.id: claim for claim in CLAIMS}
+ORDER = [claim.id for claim in CLAIMS]
 
 
 @dataclass(frozen=True)
 class Verdict:
     claim_id: str
-    claim: str
+    setting: str
     measure: str
     effect: float
     lo: float
     hi: float
+    p: float
+    p_holm: float
     verdict: str
-    rule: str
+    reason: str
 
 
-@dataclass(frozen=True)
-class CollapseRule:
-    """Thresholds on the fraction of recoverable points (config ``report:``)."""
+def claims_definitions(rules: Rules) -> pd.DataFrame:
+    """The claims table itself, with every named threshold replaced by its value."""
+    names = {f.name: getattr(rules, f.name) for f in fields(rules)}
+    rows = []
+    for claim in CLAIMS:
+        predicted = claim.predicted
+        for name, value in names.items():
+            predicted = predicted.replace(name, f"{name} {value:g}")
+        rows.append({**asdict(claim), "predicted": predicted})
+    return pd.DataFrame(rows)
 
-    low_dim_max: float = 0.9  # at n = m, ReLU must lose more than 10% of the manifold
-    high_dim_min: float = 0.95  # at the largest n, it must keep at least 95%
-    theory_tolerance: float = 0.05  # largest allowed gap between measured and binomial law
-    exact_tolerance: float = 1e-6  # "loses nothing": recoverable 1 and error below this
 
-
-def directional(lo: float, hi: float, expected_sign: int) -> str:
-    """Verdict from an interval for an effect predicted to be > 0 (+1) or < 0 (-1)."""
-    if math.isnan(lo) or math.isnan(hi):
-        return INCONCLUSIVE
-    if expected_sign * lo > 0 and expected_sign * hi > 0:
+# -- collapse claims -----------------------------------------------------------------------------
+def _fraction_rule(rows: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, rules: Rules) -> str:
+    """Loses at small n and keeps at large n (both sides must hold), or the opposite of either."""
+    if (low["recoverable_hi"] < rules.low_dim_max).all() and (
+        high["recoverable_lo"] > rules.high_dim_min
+    ).all():
         return SUPPORTED
-    if expected_sign * lo < 0 and expected_sign * hi < 0:
+    if (low["recoverable_lo"] >= rules.high_dim_min).any() or (
+        high["recoverable_hi"] < rules.low_dim_max
+    ).any():
         return CONTRADICTED
     return INCONCLUSIVE
 
 
-def _compare(claim_id, claim, measure, a, b, expected_sign) -> Verdict:
-    effect, lo, hi = diff_ci(a, b)
-    side, other = ("above", "below") if expected_sign > 0 else ("below", "above")
-    rule = f"supported if the 95% Welch interval is entirely {side} 0, contradicted if {other}"
-    return Verdict(
-        claim_id, claim, measure, effect, lo, hi, directional(lo, hi, expected_sign), rule
-    )
+def _keeps_everywhere(rows: pd.DataFrame, rules: Rules) -> str:
+    if (rows["recoverable_lo"] > rules.high_dim_min).all():
+        return SUPPORTED
+    if (rows["recoverable_hi"] < rules.low_dim_max).any():
+        return CONTRADICTED
+    return INCONCLUSIVE
 
 
-def collapse_claims(survival: pd.DataFrame, rule: CollapseRule = CollapseRule()) -> list[Verdict]:
-    """Claims 1-3 from the collapse table (``survival.csv``), for unbiased matrices."""
+def _values_at(rows: pd.DataFrame) -> str:
+    return ", ".join(f"n={int(r.embed_dim)}: {r.recoverable:.3f}" for r in rows.itertuples())
+
+
+def collapse_verdicts(
+    survival: pd.DataFrame, blocks: pd.DataFrame | None, rules: Rules
+) -> list[Verdict]:
+    """Claims 1-3 from ``survival.csv`` (activations) and ``blocks.csv`` (network maps)."""
     out = []
+    nan = math.nan
     relu = survival[(survival["activation"] == "relu") & (survival["bias_std"] == 0)]
     for manifold, rows in relu.groupby("manifold", sort=True):
         rows = rows.sort_values("embed_dim")
-        low, high = rows.iloc[0], rows.iloc[-1]
-        if low["recoverable_hi"] < rule.low_dim_max and high["recoverable_lo"] > rule.high_dim_min:
-            verdict = SUPPORTED
-        elif low["recoverable_lo"] >= rule.high_dim_min:
-            verdict = CONTRADICTED
-        else:
-            verdict = INCONCLUSIVE
+        m = int(rows["input_dim"].iloc[0])
+        low = rows[rows["embed_dim"].isin([m, m + 1])]
+        high = rows[rows["embed_dim"].isin([15, 30])]
+        if high.empty:
+            high = rows.tail(1)
         out.append(
             Verdict(
                 "1",
-                "ReLU collapses low-dimensional data; high dimensions keep it",
-                f"{manifold}: recoverable fraction at n={int(high['embed_dim'])} minus n="
-                f"{int(low['embed_dim'])} (at n={int(low['embed_dim'])}: {low['recoverable']:.3f})",
-                float(high["recoverable"] - low["recoverable"]),
-                float(high["recoverable_lo"] - low["recoverable_hi"]),
-                float(high["recoverable_hi"] - low["recoverable_lo"]),
-                verdict,
-                f"supported if the interval at n=m is below {rule.low_dim_max} and at the "
-                f"largest n above {rule.high_dim_min}; contradicted if above {rule.high_dim_min} "
-                "already at n=m",
+                manifold,
+                f"recoverable {_values_at(low)}; {_values_at(high)}",
+                float(high["recoverable"].mean() - low["recoverable"].mean()),
+                float(high["recoverable_lo"].min() - low["recoverable_hi"].max()),
+                float(high["recoverable_hi"].max() - low["recoverable_lo"].min()),
+                nan,
+                nan,
+                _fraction_rule(rows, low, high, rules),
+                "",
             )
         )
-        gap = (rows["recoverable"] - rows["theory"]).abs()
-        worst = float(gap.max())
+        worst = float((rows["recoverable"] - rows["theory"]).abs().max())
         out.append(
             Verdict(
                 "1b",
-                "ReLU survival follows P(Binomial(n, 1/2) >= m)",
-                f"{manifold}: largest |measured - theory| over n = {int(low['embed_dim'])}.."
-                f"{int(high['embed_dim'])}",
+                manifold,
+                f"largest gap to the law over n = {m}..{int(rows['embed_dim'].max())}",
                 worst,
-                math.nan,
-                math.nan,
-                SUPPORTED if worst <= rule.theory_tolerance else CONTRADICTED,
-                f"supported if the largest gap is at most {rule.theory_tolerance}",
+                nan,
+                nan,
+                nan,
+                nan,
+                SANITY_PASSED if worst <= rules.theory_tolerance else SANITY_FAILED,
+                "",
             )
         )
-    for claim_id, activation, claim in (
-        ("2", "linear", "A linear activation loses nothing"),
-        ("3", "residual", "z + ReLU(z) is invertible for every n"),
-    ):
+    for claim_id, activation in (("2", "linear"), ("3", "residual")):
         rows = survival[survival["activation"] == activation]
         if rows.empty:
             continue
         lost = float(1.0 - rows["recoverable"].min())
         error = float(rows["recon_error"].max())
-        verdict = SUPPORTED if lost <= rule.exact_tolerance else CONTRADICTED
         out.append(
             Verdict(
                 claim_id,
-                claim,
-                f"largest fraction of points lost over all manifolds and n "
-                f"(largest reconstruction error {error:.1e})",
+                "all manifolds",
+                f"largest reconstruction error {error:.1e}",
                 lost,
-                math.nan,
-                math.nan,
-                verdict,
-                f"supported if the fraction lost is at most {rule.exact_tolerance}",
+                nan,
+                nan,
+                nan,
+                nan,
+                SANITY_PASSED if lost <= rules.exact_tolerance else SANITY_FAILED,
+                "",
             )
         )
+    if blocks is not None and len(blocks):
+        for claim_id, block in (("3a", "preact_block"), ("3b", "original_block")):
+            for manifold, rows in blocks[blocks["block"] == block].groupby("manifold", sort=True):
+                rows = rows.sort_values("embed_dim")
+                worst = rows.loc[rows["recoverable"].idxmin()]
+                out.append(
+                    Verdict(
+                        claim_id,
+                        manifold,
+                        f"lowest recoverable fraction {worst['recoverable']:.3f} at "
+                        f"n={int(worst['embed_dim'])} (n = {int(rows['embed_dim'].min())}.."
+                        f"{int(rows['embed_dim'].max())})",
+                        float(worst["recoverable"]),
+                        float(worst["recoverable_lo"]),
+                        float(worst["recoverable_hi"]),
+                        nan,
+                        nan,
+                        _keeps_everywhere(rows, rules),
+                        "",
+                    )
+                )
     return out
 
 
-def _values(frame: pd.DataFrame, dataset: str, arch: str, depth: int, column: str) -> np.ndarray:
-    rows = frame[
-        (frame["dataset"] == dataset) & (frame["arch"] == arch) & (frame["depth"] == depth)
-    ]
-    return rows[column].to_numpy(dtype=float)
+# -- network claims ------------------------------------------------------------------------------
+@dataclass
+class _Test:
+    claim_id: str
+    setting: str
+    measure: str
+    comparison: Comparison | None = None
+    reason: str = ""  # non-empty: not testable here, and why
 
 
-def network_claims(runs: pd.DataFrame, net_runs: pd.DataFrame) -> list[Verdict]:
-    """Claims 4-7 from the per-run tables (``runs.csv``, ``network_runs.csv``).
+class _Grid:
+    """One dataset's runs, with the run-level labels the rules need."""
 
-    For each dataset: the shallowest and deepest depths trained for both archs. Diverged runs
-    carry NaN and drop out of the intervals.
-    """
-    out = []
-    done = runs.assign(
-        **{
-            c: runs[c].where(runs["status"] == "completed")
-            for c in ("train_err", "test_err", "train_err_auc")
-        }
-    )
-    for dataset, group in done.groupby("dataset", sort=True):
-        depths = sorted(
-            set(group.loc[group["arch"] == "plain", "depth"])
-            & set(group.loc[group["arch"] == "residual", "depth"])
-        )
-        if not depths:
-            continue
-        shallow, deep = depths[0], depths[-1]
-        tag = f"{dataset}"
-        if deep > shallow:
-            out.append(
-                _compare(
+    def __init__(self, runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules):
+        self.rules = rules
+        self.runs = runs
+        self.epochs = epochs
+        self.net = net_runs
+        self.done = runs[runs["status"] == "completed"]
+        self.archs = set(runs["arch"])
+        epochs_measured = sorted(set(net_runs["epoch"])) if len(net_runs) else []
+        self.first = epochs_measured[0] if epochs_measured else None
+        self.last = epochs_measured[-1] if epochs_measured else None
+
+    def group(self, arch: str, depth: int) -> pd.DataFrame:
+        return self.done[(self.done["arch"] == arch) & (self.done["depth"] == depth)]
+
+    def values(self, arch: str, depth: int, column: str) -> np.ndarray:
+        return self.group(arch, depth)[column].to_numpy(dtype=float)
+
+    def n_images(self, column: str) -> float:
+        return float(self.runs[column].iloc[0])
+
+    def at_chance(self, arch: str, depth: int) -> int:
+        """How many finished runs end at chance (training error near 1 - 1/classes)."""
+        rows = self.group(arch, depth)
+        chance = 1.0 - 1.0 / rows["num_classes"]
+        return int((rows["train_err"] >= self.rules.chance_fraction * chance).sum())
+
+    def state(self, arch: str, depth: int) -> str:
+        rows = self.group(arch, depth)
+        failed = self.at_chance(arch, depth)
+        if failed:
+            return f"{arch}-{depth} fails to train ({failed}/{len(rows)} runs at chance)"
+        return f"{arch}-{depth} trains (no run at chance)"
+
+    def trains(self, *groups: tuple[str, int]) -> str:
+        """'' when every run of every group finished and none is at chance, else why not."""
+        for arch, depth in groups:
+            total = len(self.runs[(self.runs["arch"] == arch) & (self.runs["depth"] == depth)])
+            finished = len(self.group(arch, depth))
+            if finished < total:
+                return f"{arch}-{depth}: {total - finished} of {total} runs did not finish"
+            if self.at_chance(arch, depth):
+                return self.state(arch, depth)
+        return ""
+
+    def stat(self, arch: str, depth: int, statistic: str, epoch) -> np.ndarray:
+        net = self.net
+        rows = net[
+            (net["arch"] == arch)
+            & (net["depth"] == depth)
+            & (net["statistic"] == statistic)
+            & (net["epoch"] == epoch)
+        ]
+        return rows["value"].to_numpy(dtype=float)
+
+    def steps_to(self, arch: str, depth: int, threshold: float) -> np.ndarray:
+        """Per run: the optimisation step at which the running training error first reaches
+        ``threshold``, interpolated linearly between epoch ends (the start counts as chance);
+        NaN for a run that never gets there."""
+        out = []
+        for _, curve in self.epochs[
+            (self.epochs["arch"] == arch) & (self.epochs["depth"] == depth)
+        ].groupby("seed", sort=True):
+            curve = curve.sort_values("epoch")
+            chance = 1.0 - 1.0 / float(self.runs["num_classes"].iloc[0])
+            steps = np.concatenate([[0.0], curve["step"].to_numpy(dtype=float)])
+            errs = np.concatenate([[chance], curve["train_err"].to_numpy(dtype=float)])
+            below = np.flatnonzero(errs <= threshold)
+            if len(below) == 0 or below[0] == 0:
+                out.append(math.nan if len(below) == 0 else 0.0)
+                continue
+            i = below[0]
+            frac = (errs[i - 1] - threshold) / (errs[i - 1] - errs[i])
+            out.append(steps[i - 1] + frac * (steps[i] - steps[i - 1]))
+        return np.asarray(out)
+
+
+def _pair_tests(grid: _Grid, depths: list[int]) -> list[_Test]:
+    r = grid.rules
+    tests: list[_Test] = []
+    shallow = depths[0]
+    n_train, n_test = grid.n_images("n_train"), grid.n_images("n_test")
+    for deep in depths[1:]:
+        if "plain" in grid.archs:
+            tests.append(
+                _Test(
                     "4a",
-                    "Deep plain nets degrade: more training error than shallow ones",
-                    f"{tag}: train error plain-{deep} minus plain-{shallow}",
-                    _values(group, dataset, "plain", deep, "train_err"),
-                    _values(group, dataset, "plain", shallow, "train_err"),
-                    +1,
+                    f"depth {deep} vs {shallow}",
+                    f"plain-{deep} minus plain-{shallow}; {grid.state('plain', deep)}",
+                    compare(
+                        grid.values("plain", deep, "train_err"),
+                        grid.values("plain", shallow, "train_err"),
+                        0.0,
+                        n_train,
+                    ),
                 )
             )
-            out.append(
-                _compare(
-                    "4b",
-                    "Deep residual nets do not degrade: deeper is better",
-                    f"{tag}: test error residual-{deep} minus residual-{shallow}",
-                    _values(group, dataset, "residual", deep, "test_err"),
-                    _values(group, dataset, "residual", shallow, "test_err"),
-                    -1,
+            tests.append(
+                _Test(
+                    "S2",
+                    f"depth {deep} vs {shallow}",
+                    f"plain-{deep} minus plain-{shallow}, epoch {grid.first}",
+                    compare(
+                        grid.stat("plain", deep, "autocorrelation_lag1", grid.first),
+                        grid.stat("plain", shallow, "autocorrelation_lag1", grid.first),
+                    ),
                 )
             )
-        out.append(
-            _compare(
-                "4c",
-                "At the same depth a residual net trains better than a plain one",
-                f"{tag}: train error residual-{deep} minus plain-{deep}",
-                _values(group, dataset, "residual", deep, "train_err"),
-                _values(group, dataset, "plain", deep, "train_err"),
-                -1,
+        if "residual" not in grid.archs:
+            continue
+        tests.append(
+            _Test(
+                "4b",
+                f"depth {deep} vs {shallow}",
+                f"residual-{deep} minus residual-{shallow} (margin {r.noninferiority_margin:g}); "
+                f"{grid.state('residual', deep)}",
+                compare(
+                    grid.values("residual", deep, "train_err"),
+                    grid.values("residual", shallow, "train_err"),
+                    r.noninferiority_margin,
+                    n_train,
+                ),
             )
         )
-        out.append(
-            _compare(
-                "6",
-                "Residual nets converge faster",
-                f"{tag}: mean training error over epochs, residual-{deep} minus plain-{deep}",
-                _values(group, dataset, "residual", deep, "train_err_auc"),
-                _values(group, dataset, "plain", deep, "train_err_auc"),
-                -1,
+        reason = _unconverged_or_at_ceiling(
+            grid, "residual", [("residual", shallow), ("residual", deep)]
+        )
+        tests.append(
+            _Test(
+                "4b'",
+                f"depth {deep} vs {shallow}",
+                f"residual-{deep} minus residual-{shallow}, test error",
+                None
+                if reason
+                else compare(
+                    grid.values("residual", deep, "test_err"),
+                    grid.values("residual", shallow, "test_err"),
+                    0.0,
+                    n_test,
+                ),
+                reason,
             )
         )
-        out.extend(_statistic_claims(net_runs, dataset, deep))
-    return out
-
-
-def _statistic_claims(net_runs: pd.DataFrame, dataset: str, deep: int) -> list[Verdict]:
-    out = []
-    rows = net_runs[(net_runs["dataset"] == dataset) & (net_runs["depth"] == deep)]
-    if rows.empty:
-        return out
-    first, last = int(rows["epoch"].min()), int(rows["epoch"].max())
-
-    def stat(arch: str, name: str, epoch: int, transform=None) -> np.ndarray:
-        sel = rows[(rows["arch"] == arch) & (rows["statistic"] == name) & (rows["epoch"] == epoch)]
-        values = sel["value"].to_numpy(dtype=float)
-        return transform(values) if transform else values
-
-    log_distance = lambda v: np.abs(np.log10(v))  # how far first/last is from 1, either way
-    out.append(
-        _compare(
-            "5a",
-            "Residual nets have fewer dead ReLUs",
-            f"{dataset}: dead-unit fraction at epoch {last}, residual-{deep} minus plain-{deep}",
-            stat("residual", "dead_fraction", last),
-            stat("plain", "dead_fraction", last),
-            -1,
-        )
-    )
-    for claim_id, epoch, when in (("5b", first, "initialisation"), ("5c", last, "the end")):
-        plain_ratio = (
-            float(np.nanmean(stat("plain", "grad_ratio", epoch)))
-            if len(stat("plain", "grad_ratio", epoch))
-            else math.nan
-        )
-        direction = "vanishing" if plain_ratio < 1 else "explosion"
-        out.append(
-            _compare(
-                claim_id,
-                f"Residual nets have less gradient vanishing: first/last layer ratio closer to 1 "
-                f"(at {when})",
-                f"{dataset}: |log10(first/last layer gradient norm)| at epoch {epoch}, "
-                f"residual-{deep} minus plain-{deep} (plain first/last = {plain_ratio:.3g}: "
-                f"{direction})",
-                stat("residual", "grad_ratio", epoch, log_distance),
-                stat("plain", "grad_ratio", epoch, log_distance),
-                -1,
+        tests.append(
+            _Test(
+                "7b",
+                f"depth {deep} vs {shallow}",
+                f"residual-{deep} minus residual-{shallow}, epoch {grid.last}",
+                compare(
+                    grid.stat("residual", deep, "response_median", grid.last),
+                    grid.stat("residual", shallow, "response_median", grid.last),
+                ),
             )
         )
-    out.append(
-        _compare(
-            "7",
-            "Residual branches have smaller responses (He et al. Fig. 7)",
-            f"{dataset}: mean std of branch BatchNorm outputs at epoch {last}, "
-            f"residual-{deep} minus plain-{deep}",
-            stat("residual", "response_std", last),
-            stat("plain", "response_std", last),
-            -1,
+    return tests
+
+
+def _vanishing_tests(grid: _Grid, depth: int) -> list[_Test]:
+    tests = []
+    for claim_id, epoch, when in (("5b", grid.first, "initialisation"), ("5c", grid.last, "end")):
+        plain = grid.stat("plain", depth, "signal_slope", epoch)
+        residual = grid.stat("residual", depth, "signal_slope", epoch)
+        mean, lo, hi, _ = mean_ci(plain)
+        setting = f"depth {depth}"
+        measure = (
+            f"epoch {epoch}: signal slope plain {mean:.3g} [{lo:.3g}, {hi:.3g}], residual "
+            f"{np.mean(residual) if len(residual) else math.nan:.3g} decades (> 0: vanishing)"
         )
-    )
-    out.append(
-        _compare(
+        reason = ""
+        if not (lo > 0):
+            kind = "grows toward the input (explosion)" if hi < 0 else "shows no clear vanishing"
+            reason = f"premise absent: the plain net's backward signal {kind} at the {when}"
+        comparison = None
+        if not reason:
+            comparison = compare(np.maximum(residual, 0.0), np.maximum(plain, 0.0))
+        tests.append(_Test(claim_id, setting, measure, comparison, reason))
+    return tests
+
+
+def _depth_tests(grid: _Grid, depth: int) -> list[_Test]:
+    r = grid.rules
+    tests = [
+        _Test(
+            "4c",
+            f"depth {depth}",
+            f"residual-{depth} minus plain-{depth}; {grid.state('plain', depth)}",
+            compare(
+                grid.values("residual", depth, "train_err"),
+                grid.values("plain", depth, "train_err"),
+                0.0,
+                grid.n_images("n_train"),
+            ),
+        ),
+        _Test(
             "S",
-            "Plain nets shatter gradients more than residual nets (Balduzzi et al.)",
-            f"{dataset}: input-gradient autocorrelation at lag 1, epoch {first}, "
-            f"residual-{deep} minus plain-{deep}",
-            stat("residual", "autocorrelation_lag1", first),
-            stat("plain", "autocorrelation_lag1", first),
-            +1,
+            f"depth {depth}",
+            f"residual-{depth} minus plain-{depth}, epoch {grid.first}",
+            compare(
+                grid.stat("residual", depth, "autocorrelation_lag1", grid.first),
+                grid.stat("plain", depth, "autocorrelation_lag1", grid.first),
+            ),
+        ),
+    ]
+    tests += _vanishing_tests(grid, depth)
+    why_not = grid.trains(("residual", depth), ("plain", depth))
+    both = [("5a", grid.first), ("5a", grid.last), ("5a'", grid.last), ("7", grid.last)]
+    for claim_id, epoch in both:
+        statistic = {
+            "5a": "inactive_fraction_branch",
+            "5a'": "dead_fraction_branch",
+            "7": "response_median",
+        }[claim_id]
+        tests.append(
+            _Test(
+                claim_id,
+                f"depth {depth}, epoch {epoch}",
+                f"residual-{depth} minus plain-{depth}",
+                None
+                if why_not
+                else compare(
+                    grid.stat("residual", depth, statistic, epoch),
+                    grid.stat("plain", depth, statistic, epoch),
+                ),
+                why_not,
+            )
+        )
+    steps = {arch: grid.steps_to(arch, depth, r.speed_train_err) for arch in ("residual", "plain")}
+    missing = [
+        f"{arch}-{depth}: {int(np.isnan(v).sum())} of {len(v)} runs never reach "
+        f"{r.speed_train_err:g} training error"
+        for arch, v in steps.items()
+        if len(v) == 0 or np.isnan(v).any()
+    ]
+    tests.append(
+        _Test(
+            "6",
+            f"depth {depth}",
+            f"residual-{depth} minus plain-{depth}, steps to {r.speed_train_err:g} training error",
+            None if missing else compare(steps["residual"], steps["plain"]),
+            "; ".join(missing),
         )
     )
+    return tests
+
+
+def _unconverged_or_at_ceiling(grid: _Grid, arch: str, others: list[tuple[str, int]]) -> str:
+    """Why a test-error comparison cannot show a small gain here ('' when it can).
+
+    Every run of every group must have converged (final training error at most
+    ``converged_train_err``), and the reference group ``others[0]`` must make at least
+    ``ceiling_test_errors`` test errors on average.
+    """
+    r = grid.rules
+    for group_arch, depth in others:
+        errs = grid.values(group_arch, depth, "train_err")
+        if len(errs) == 0 or (errs > r.converged_train_err).any():
+            return (
+                f"not every {group_arch}-{depth} run converged (final training error "
+                f"<= {r.converged_train_err:g}): {np.round(errs, 4).tolist()}"
+            )
+    ref_arch, ref_depth = others[0]
+    n_test = grid.n_images("n_test")
+    errors = grid.values(ref_arch, ref_depth, "test_err").mean() * n_test
+    if errors < r.ceiling_test_errors:
+        return (
+            f"{ref_arch}-{ref_depth} is at the ceiling: {errors:.1f} test errors of {n_test:.0f} "
+            f"on average (< {r.ceiling_test_errors}), too few to show a difference"
+        )
+    return ""
+
+
+def _preact_tests(grid: _Grid, depth: int) -> list[_Test]:
+    r = grid.rules
+    n_train, n_test = grid.n_images("n_train"), grid.n_images("n_test")
+    reason = _unconverged_or_at_ceiling(grid, "preact", [("residual", depth), ("preact", depth)])
+    return [
+        _Test(
+            "P",
+            f"depth {depth}",
+            f"preact-{depth} minus residual-{depth} (margin {r.noninferiority_margin:g}); "
+            f"{grid.state('preact', depth)}",
+            compare(
+                grid.values("preact", depth, "train_err"),
+                grid.values("residual", depth, "train_err"),
+                r.noninferiority_margin,
+                n_train,
+            ),
+        ),
+        _Test(
+            "P'",
+            f"depth {depth}",
+            f"preact-{depth} minus residual-{depth}, test error "
+            f"(margin {r.noninferiority_margin:g})",
+            None
+            if reason
+            else compare(
+                grid.values("preact", depth, "test_err"),
+                grid.values("residual", depth, "test_err"),
+                r.noninferiority_margin,
+                n_test,
+            ),
+            reason,
+        ),
+    ]
+
+
+def bottleneck_tests(runs: pd.DataFrame, rules: Rules) -> list[_Test]:
+    """Claims B1-B3 from ``bottleneck_runs.csv`` (test error of the MobileNetV2-style nets)."""
+    if runs is None or runs.empty:
+        return []
+    done = runs[runs["status"] == "completed"]
+    n_test = float(runs["n_test"].iloc[0])
+
+    def errs(variant: str, width: int) -> np.ndarray:
+        rows = done[(done["variant"] == variant) & (done["width"] == width)]
+        return rows["test_err"].to_numpy(dtype=float)
+
+    variants, widths = set(runs["variant"]), sorted(set(runs["width"]))
+    tests = []
+    for width in widths:
+        if {"linear", "relu"} <= variants:
+            tests.append(
+                _Test(
+                    "B1",
+                    f"bottleneck {width}",
+                    f"linear minus ReLU bottleneck, {width} channels",
+                    compare(errs("linear", width), errs("relu", width), 0.0, n_test),
+                )
+            )
+        if {"linear", "expansion"} <= variants:
+            tests.append(
+                _Test(
+                    "B3",
+                    f"bottleneck {width}",
+                    f"shortcut between bottlenecks minus between expansions, {width} channels "
+                    f"(margin {rules.noninferiority_margin:g})",
+                    compare(
+                        errs("linear", width),
+                        errs("expansion", width),
+                        rules.noninferiority_margin,
+                        n_test,
+                    ),
+                )
+            )
+    if {"linear", "relu"} <= variants and len(widths) > 1:
+        narrow, wide = widths[0], widths[-1]
+        samples = [errs("relu", narrow), errs("linear", narrow), errs("relu", wide)]
+        samples.append(errs("linear", wide))
+        tests.append(
+            _Test(
+                "B2",
+                f"bottleneck {narrow} vs {wide}",
+                f"(ReLU minus linear) at {narrow} channels minus at {wide}",
+                contrast(samples, [1.0, -1.0, -1.0, 1.0], 0.0, n_test),
+            )
+        )
+    return tests
+
+
+def network_tests(
+    runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules
+) -> list[_Test]:
+    """Every (claim, depth) comparison of claims 4-7 and S, before any verdict."""
+    tests: list[_Test] = []
+    for dataset, group in runs.groupby("dataset", sort=True):
+        grid = _Grid(
+            group,
+            epochs[epochs["dataset"] == dataset],
+            net_runs[net_runs["dataset"] == dataset],
+            rules,
+        )
+        archs = {"plain", "residual"} & grid.archs
+        depths = (
+            sorted(set.intersection(*(set(group.loc[group["arch"] == a, "depth"]) for a in archs)))
+            if archs
+            else []
+        )
+        depths = depths or sorted(set(group["depth"]))
+        if len(depths) > 1:
+            tests += _pair_tests(grid, depths)
+        if {"plain", "residual"} <= grid.archs:
+            for depth in depths:
+                tests += _depth_tests(grid, depth)
+        if {"preact", "residual"} <= grid.archs:
+            for depth in depths:
+                tests += _preact_tests(grid, depth)
+        if runs["dataset"].nunique() > 1:
+            for test in tests:
+                test.setting = f"{dataset}, {test.setting}"
+    return tests
+
+
+def decide(tests: list[_Test], rules: Rules) -> list[Verdict]:
+    """Holm over the family of decidable comparisons, then one verdict per test."""
+    p = [t.comparison.p if t.comparison is not None else math.nan for t in tests]
+    adjusted = holm(p)
+    out = []
+    nan = math.nan
+    for test, p_raw, p_adj in zip(tests, p, adjusted, strict=True):
+        c = test.comparison
+        direction = -1 if CLAIM_BY_ID[test.claim_id].predicted.startswith("<") else 1
+        if test.reason:
+            verdict, reason = NOT_TESTABLE, test.reason
+        elif c is None or not c.decidable:
+            verdict = INCONCLUSIVE
+            reason = (
+                "fewer than two finished runs on a side"
+                if c is None or min(c.n_a, c.n_b) < 2
+                else "no spread over seeds: nothing to decide from"
+            )
+        elif p_adj < rules.alpha:
+            verdict = SUPPORTED if direction * (c.effect - c.null) > 0 else CONTRADICTED
+            reason = ""
+        else:
+            verdict, reason = INCONCLUSIVE, ""
+        out.append(
+            Verdict(
+                test.claim_id,
+                test.setting,
+                test.measure,
+                c.effect if c is not None else nan,
+                c.lo if c is not None else nan,
+                c.hi if c is not None else nan,
+                p_raw,
+                p_adj,
+                verdict,
+                reason,
+            )
+        )
     return out
 
 
-ORDER = ["1", "1b", "2", "3", "4a", "4b", "4c", "5a", "5b", "5c", "6", "7", "S"]
+def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
+    """Every verdict of the run, as the claims table (claims.csv).
+
+    ``tables``: ``survival`` and ``blocks`` (collapse), ``runs``, ``epochs`` and
+    ``network_runs`` (the 6n+2 nets), optionally ``bottleneck_runs``. One Holm family holds
+    every network comparison.
+    """
+    verdicts = collapse_verdicts(tables["survival"], tables.get("blocks"), rules)
+    tests = network_tests(tables["runs"], tables["epochs"], tables["network_runs"], rules)
+    tests += bottleneck_tests(tables.get("bottleneck_runs"), rules)
+    verdicts += decide(tests, rules)
+    return claims_table(verdicts)
 
 
 def claims_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The verdicts as a table, in the essay's order (stable for equal ids)."""
-    columns = list(Verdict.__dataclass_fields__)
-    ordered = sorted(verdicts, key=lambda v: ORDER.index(v.claim_id))
-    return pd.DataFrame([asdict(v) for v in ordered], columns=columns)
+    """The verdicts as a table in the order of :data:`CLAIMS` (stable within a claim)."""
+    columns = ["claim_id", "claim", *[f.name for f in fields(Verdict)][1:], "primary"]
+    rows = [
+        {
+            **asdict(v),
+            "claim": CLAIM_BY_ID[v.claim_id].statement,
+            "primary": CLAIM_BY_ID[v.claim_id].primary,
+        }
+        for v in sorted(verdicts, key=lambda v: ORDER.index(v.claim_id))
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -5,11 +5,13 @@ All statistics come from one fixed evaluation batch:
 - ``weight_grad_norm`` and ``grad_to_weight``: the gradient of the mean cross-entropy with
   respect to each conv/linear weight, its norm and its ratio to the weight's norm;
 - ``signal_grad_norm``: the norm of the backward signal dL/dh at each block's output (and the
-  stem's), i.e. how much gradient reaches that depth;
-- ``relu_active_fraction``: the fraction of (sample, unit, position) entries above zero;
-  ``dead_fraction``: the fraction of units (channels) never above zero on the whole batch;
-  measured for the ReLU inside the residual branch (``site=branch``) and on the trunk after the
-  addition (``site=trunk``) separately;
+  stem's), i.e. how much gradient reaches that depth, and ``signal_grad_rms``, the same divided
+  by sqrt(number of elements), which compares layers of different sizes;
+- ``relu_active_fraction``: the fraction of (sample, unit, position) entries above zero (one
+  minus it is how often the ReLU outputs 0); ``dead_fraction``: the fraction of units (channels)
+  never above zero on the whole batch; each ReLU carries its ``site`` (models.py: ``branch``
+  between a block's convolutions, ``trunk`` after the addition, ``block_input`` and ``head`` in
+  pre-activation nets), and sites are never pooled here;
 - ``response_std``: the standard deviation of each BatchNorm output, before the addition or
   ReLU (He et al. 2016, Fig. 7).
 
@@ -45,29 +47,13 @@ def hooks(handles: list) -> Iterator[list]:
         handles.clear()
 
 
-def _relu_sites(model: CifarNet) -> list[tuple[str, str, nn.Module]]:
-    """(name, site, module) for each ReLU in depth order."""
-    sites = [("stem.relu", "trunk", model.relu1)]
-    for index, block in enumerate(model.blocks()):
-        sites.append((f"block{index}.relu1", "branch", block.relu1))
-        sites.append((f"block{index}.relu2", "trunk", block.relu2))
-    return sites
-
-
-def _bn_sites(model: CifarNet) -> list[tuple[str, nn.Module]]:
-    out = [("stem.bn", model.bn1)]
-    for index, block in enumerate(model.blocks()):
-        out.append((f"block{index}.bn1", block.bn1))
-        out.append((f"block{index}.bn2", block.bn2))
-    return [(name, module) for name, module in out if isinstance(module, nn.BatchNorm2d)]
-
-
 def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.DataFrame:
     """Tidy per-layer table: one row per (kind, layer) with the statistics of that kind.
 
     Columns: ``kind`` (weight, signal, relu, bn), ``layer_index`` (depth order within kind),
     ``layer``, ``site``, ``weight_grad_norm``, ``weight_norm``, ``grad_to_weight``,
-    ``signal_grad_norm``, ``relu_active_fraction``, ``dead_fraction``, ``response_std``.
+    ``signal_grad_norm``, ``signal_grad_rms``, ``relu_active_fraction``, ``dead_fraction``,
+    ``response_std``.
     """
     net = copy.deepcopy(model)
     net.train()
@@ -92,13 +78,13 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
 
         return hook
 
-    def on_bn(name: str):
+    def on_bn(name: str, site: str):
         def hook(_module, _inputs, output):
             bn_rows.append(
                 {
                     "kind": "bn",
                     "layer": name,
-                    "site": "trunk" if name == "stem.bn" else "branch",
+                    "site": site,
                     "response_std": output.detach().float().std().item(),
                 }
             )
@@ -113,10 +99,10 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
         return hook
 
     with hooks([]) as handles:
-        for name, site, module in _relu_sites(net):
+        for name, site, module in net.relu_sites():
             handles.append(module.register_forward_hook(on_relu(name, site)))
-        for name, module in _bn_sites(net):
-            handles.append(module.register_forward_hook(on_bn(name)))
+        for name, site, module in net.bn_sites():
+            handles.append(module.register_forward_hook(on_bn(name, site)))
         handles.append(net.relu1.register_forward_hook(on_block("stem")))
         for index, block in enumerate(net.blocks()):
             handles.append(block.register_forward_hook(on_block(f"block{index}")))
@@ -146,6 +132,7 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
                 "layer": name,
                 "site": "trunk",
                 "signal_grad_norm": output.grad.norm().item(),
+                "signal_grad_rms": output.grad.norm().item() / output.numel() ** 0.5,
             }
         )
     for index, row in enumerate(relu_rows):
@@ -161,25 +148,12 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
         "weight_norm",
         "grad_to_weight",
         "signal_grad_norm",
+        "signal_grad_rms",
         "relu_active_fraction",
         "dead_fraction",
         "response_std",
     ]
     return pd.DataFrame(rows).reindex(columns=columns)
-
-
-def depth_profile(values: np.ndarray) -> tuple[float, float]:
-    """(first / last ratio, slope of log10 value against relative depth 0..1).
-
-    Ratio below 1: the gradient shrinks toward the input (vanishing); above 1: it grows
-    (explosion). The slope is fitted on log10, so -1 means a tenfold drop across the network.
-    """
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        return float("nan"), float("nan")
-    depth = np.linspace(0.0, 1.0, len(values))
-    slope = np.polyfit(depth, np.log10(values), 1)[0]
-    return float(values[0] / values[-1]), float(slope)
 
 
 def interpolation_path(a: torch.Tensor, b: torch.Tensor, points: int) -> torch.Tensor:
@@ -247,15 +221,20 @@ def measure_snapshots(
     y: torch.Tensor,
     path_points: int,
     lags: list[int],
+    paths: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Layer statistics and shattering for every snapshot of one run.
 
-    ``x`` is the normalised evaluation batch, ``y`` its labels; the shattering path runs from
-    the first to the second image, for the first image's class. Returns (layers, shattering),
-    both tidy with an ``epoch`` column.
+    ``x`` is the normalised evaluation batch, ``y`` its labels. Shattering path k runs from image
+    2k to image 2k + 1, for the class of image 2k; one path is a noisy measurement, so several
+    are taken. Returns (layers, shattering), both tidy with an ``epoch`` column; shattering has a
+    ``path`` column.
     """
-    if len(x) < 2:
-        raise ValueError(f"the evaluation batch has {len(x)} images; at least 2 are needed")
+    if len(x) < 2 * paths:
+        raise ValueError(
+            f"the evaluation batch has {len(x)} images; {2 * paths} are needed for "
+            f"gradstats.paths={paths}"
+        )
     layers, shatter = [], []
     for epoch in sorted(snapshots):
         model.load_state_dict(snapshots[epoch])
@@ -264,9 +243,11 @@ def measure_snapshots(
         table = layer_statistics(model, x, y)
         table.insert(0, "epoch", epoch)
         layers.append(table)
-        autocorr = shattering(model, x[0], x[1], int(y[0]), path_points, lags)
-        shatter.extend(
-            {"epoch": epoch, "lag": lag, "autocorrelation": value}
-            for lag, value in autocorr.items()
-        )
+        for path in range(paths):
+            a, b = x[2 * path], x[2 * path + 1]
+            autocorr = shattering(model, a, b, int(y[2 * path]), path_points, lags)
+            shatter.extend(
+                {"epoch": epoch, "path": path, "lag": lag, "autocorrelation": value}
+                for lag, value in autocorr.items()
+            )
     return pd.concat(layers, ignore_index=True), pd.DataFrame(shatter)

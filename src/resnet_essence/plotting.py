@@ -11,13 +11,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import math  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-ARCH_COLORS = {"plain": "#D55E00", "residual": "#0072B2"}
-ARCH_LABELS = {"plain": "plain", "residual": "residual"}
+ARCH_COLORS = {"plain": "#D55E00", "residual": "#0072B2", "preact": "#009E73"}
 COLLAPSE_ROWS = ("relu", "linear", "residual")
 COLLAPSE_LABELS = {
     "relu": "ReLU",
@@ -77,7 +78,7 @@ def _empty(ax, message: str) -> None:
 
 # -- collapse ------------------------------------------------------------------------------------
 def collapse_examples(fig, spec, examples: pd.DataFrame) -> None:
-    """(a) MobileNetV2 Fig. 1: the input spiral and its pseudo-inverse reconstructions."""
+    """MobileNetV2 Fig. 1: the input spiral and its pseudo-inverse reconstructions."""
     manifold = "spiral" if "spiral" in set(examples["manifold"]) else examples["manifold"].iloc[0]
     data = examples[examples["manifold"] == manifold]
     dims = sorted(d for d in data["embed_dim"].unique() if d > 0)
@@ -109,11 +110,18 @@ def collapse_examples(fig, spec, examples: pd.DataFrame) -> None:
             if c == 0:
                 ax.set_ylabel(COLLAPSE_LABELS.get(activation, activation), fontsize=7)
             if r == 0 and c == 0:
-                ax.set_title("(a) input", fontsize=7)
+                ax.set_title("(a) input", fontsize=7, loc="left")
 
 
-def survival(ax, table: pd.DataFrame) -> None:
-    """(b) Fraction of points recoverable against embedding dimension, with the binomial law."""
+BLOCK_STYLES = {
+    "original_block": ("ReLU(z + F(z)), original block", "#CC79A7"),
+    "preact_block": ("z + F(z), pre-activation block", "#56B4E9"),
+}
+
+
+def survival(ax, table: pd.DataFrame, blocks: pd.DataFrame | None = None) -> None:
+    """Fraction of points recoverable against embedding dimension, with the binomial law, and
+    the same for the residual blocks on the lifted spiral."""
     data = table[(table["bias_std"] == 0)]
     colors = {"relu": "#D55E00", "linear": "#009E73", "residual": "#0072B2"}
     for (manifold, activation), rows in data.groupby(["manifold", "activation"], sort=True):
@@ -143,15 +151,31 @@ def survival(ax, table: pd.DataFrame) -> None:
                 markersize=1.5,
                 label=f"theory P(Bin(n,1/2) ≥ {int(rows['input_dim'].iloc[0])})",
             )
+    if blocks is not None and len(blocks):
+        spiral = blocks[blocks["manifold"] == blocks["manifold"].iloc[0]]
+        for block, (label, color) in BLOCK_STYLES.items():
+            rows = spiral[spiral["block"] == block].sort_values("embed_dim")
+            if len(rows):
+                _band(
+                    ax,
+                    rows["embed_dim"],
+                    rows["recoverable"],
+                    rows["recoverable_lo"],
+                    rows["recoverable_hi"],
+                    color,
+                    f"{label}, {rows['manifold'].iloc[0].replace('_', ' ')}",
+                    "-.",
+                    (0, 1),
+                )
     ax.set_xlabel("embedding dimension n")
     ax.set_ylabel("fraction of points recoverable")
     ax.set_ylim(-0.02, 1.05)
-    ax.set_title("(b) survival of the manifold")
-    ax.legend(frameon=False, loc="lower right")
+    ax.set_title("survival of the manifold")
+    ax.legend(frameon=False, loc="lower right", fontsize=4.5)
 
 
 def reconstruction(ax, table: pd.DataFrame) -> None:
-    """(b') Normalised pseudo-inverse reconstruction error against embedding dimension."""
+    """Normalised pseudo-inverse reconstruction error against embedding dimension."""
     data = table[(table["bias_std"] == 0) & (table["manifold"] == table["manifold"].iloc[0])]
     for activation, rows in data.groupby("activation", sort=True):
         rows = rows.sort_values("embed_dim")
@@ -168,13 +192,13 @@ def reconstruction(ax, table: pd.DataFrame) -> None:
     ax.set_yscale("log")  # exact maps sit near 1e-16, lossy ones near 0.5 and above
     ax.set_xlabel("embedding dimension n")
     ax.set_ylabel("reconstruction error (relative)")
-    ax.set_title(f"(b') pinv reconstruction, {data['manifold'].iloc[0]}")
+    ax.set_title(f"pinv reconstruction, {data['manifold'].iloc[0]}")
     ax.legend(frameon=False, ncol=2)
 
 
 # -- training ------------------------------------------------------------------------------------
-def training_curves(ax, curves: pd.DataFrame, arch: str, panel: str) -> None:
-    """(c) He et al. Fig. 6: training error dashed, test error solid, one colour per depth."""
+def training_curves(ax, curves: pd.DataFrame, arch: str) -> None:
+    """He et al. Fig. 6: training error dashed, test error solid, one colour per depth."""
     data = curves[curves["arch"] == arch]
     colors = depth_colors(curves["depth"])
     for depth, rows in data.groupby("depth", sort=True):
@@ -193,12 +217,14 @@ def training_curves(ax, curves: pd.DataFrame, arch: str, panel: str) -> None:
             )
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
-    ax.set_title(f"({panel}) {ARCH_LABELS[arch]} nets: train - -, test —")
+    if data.empty:
+        _empty(ax, f"no {arch} nets in this run")
+    ax.set_title(f"{arch} nets: train - -, test —")
     ax.legend(frameon=False)
 
 
 def final_errors(ax, final: pd.DataFrame, paper: pd.DataFrame | None = None) -> None:
-    """(d) Final training and test error against depth, 95% intervals over seeds."""
+    """Final training and test error against depth, 95% intervals over seeds."""
     for arch, rows in final.groupby("arch", sort=True):
         rows = rows.sort_values("depth")
         for metric, dashes, marker in (("train_err", "--", "s"), ("test_err", "-", "o")):
@@ -227,7 +253,7 @@ def final_errors(ax, final: pd.DataFrame, paper: pd.DataFrame | None = None) -> 
             )
     ax.set_xlabel("depth (layers)")
     ax.set_ylabel("final error (%)")
-    ax.set_title("(d) final error against depth")
+    ax.set_title("final error against depth")
     ax.legend(frameon=False)
 
 
@@ -236,10 +262,17 @@ def _deepest(table: pd.DataFrame) -> int:
     return int(table["depth"].max())
 
 
-def gradient_profile(ax, layers: pd.DataFrame) -> None:
-    """(e) Weight-gradient norm per layer of the deepest nets, at initialisation and the end."""
+def signal_profile(ax, layers: pd.DataFrame) -> None:
+    """Per-element backward signal at each block output of the deepest nets (claim 5b)."""
     depth = _deepest(layers)
-    data = layers[(layers["depth"] == depth) & (layers["statistic"] == "weight_grad_norm")]
+    data = layers[
+        (layers["depth"] == depth)
+        & (layers["statistic"] == "signal_grad_rms")
+        & layers["layer"].str.startswith("block")
+    ]
+    if data.empty:
+        _empty(ax, "no backward-signal rows")
+        return
     epochs = sorted(data["epoch"].unique())
     for arch, rows in data.groupby("arch", sort=True):
         for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
@@ -248,7 +281,7 @@ def gradient_profile(ax, layers: pd.DataFrame) -> None:
             # a log axis cannot show a band that reaches zero: keep it above the smallest mean
             _band(
                 ax,
-                r["layer_index"] + 1,
+                np.arange(1, len(r) + 1),
                 r["mean"],
                 r["lo"],
                 r["hi"],
@@ -258,10 +291,10 @@ def gradient_profile(ax, layers: pd.DataFrame) -> None:
                 (r["mean"].min() / 10, np.inf),
             )
     ax.set_yscale("log")
-    ax.set_xlabel(f"layer (input → output), depth {depth}")
-    ax.set_ylabel("weight-gradient norm")
-    ax.set_title("(e) gradient norm per layer")
-    ax.legend(frameon=False)
+    ax.set_xlabel(f"block (input → output), depth {depth}")
+    ax.set_ylabel("backward signal per element (rms)")
+    ax.set_title("gradient reaching each block")
+    ax.legend(frameon=False, fontsize=4.5)
 
 
 def network_statistic(
@@ -300,7 +333,7 @@ def network_statistic(
 
 
 def response_profile(ax, layers: pd.DataFrame) -> None:
-    """(g) He et al. Fig. 7: std of each BatchNorm output, in depth order, at the end."""
+    """He et al. Fig. 7: std of each BatchNorm output, in depth order, at the end."""
     depth = _deepest(layers)
     data = layers[(layers["depth"] == depth) & (layers["statistic"] == "response_std")]
     if data.empty:
@@ -321,65 +354,140 @@ def response_profile(ax, layers: pd.DataFrame) -> None:
         )
     ax.set_xlabel(f"BatchNorm layer (input → output), depth {depth}")
     ax.set_ylabel("response std")
-    ax.set_title(f"(g) layer responses (epoch {last})")
+    ax.set_title(f"layer responses (epoch {last})")
     ax.legend(frameon=False)
 
 
-def dead_relus(ax, networks: pd.DataFrame) -> None:
-    """(f) Fraction of ReLU units never active on the evaluation batch, against depth."""
-    network_statistic(ax, networks, "dead_fraction", "dead ReLU units (fraction)", "(f) dead ReLUs")
+def branch_zeros(ax, networks: pd.DataFrame) -> None:
+    """How often the branch ReLU outputs 0, at initialisation and at the end (claim 5a)."""
+    data = networks[networks["statistic"] == "inactive_fraction_branch"]
+    if data.empty:
+        _empty(ax, "no branch ReLUs")
+        return
+    epochs = sorted(data["epoch"].unique())
+    for arch, rows in data.groupby("arch", sort=True):
+        for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
+            r = rows[rows["epoch"] == epoch].sort_values("depth")
+            _errorbar(
+                ax,
+                r["depth"],
+                r["mean"],
+                r["lo"],
+                r["hi"],
+                (0, 1),
+                color=ARCH_COLORS[arch],
+                marker="o",
+                linestyle=dashes,
+                label=f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}",
+            )
+    ax.set_xlabel("depth (layers)")
+    ax.set_ylabel("branch ReLU outputs that are 0")
+    ax.set_title("branch ReLUs at zero")
+    ax.legend(frameon=False, fontsize=4.5)
 
 
 def shattered_gradients(ax, networks: pd.DataFrame) -> None:
-    """(h) Input-gradient autocorrelation at lag 1 at initialisation (Balduzzi et al. 2017)."""
+    """Input-gradient autocorrelation at lag 1 at initialisation (Balduzzi et al. 2017)."""
     network_statistic(
         ax,
         networks,
         "autocorrelation_lag1",
         "input-gradient autocorrelation (lag 1)",
-        "(h) shattering",
+        "shattering",
         epoch="first",
         bounds=(-1, 1),
     )
 
 
-# Every panel drawn on one Axes, by file name; the main figure places them on a 3x3 grid.
-PANELS = {
-    "b_survival": lambda ax, t: survival(ax, t["survival"]),
-    "b_reconstruction": lambda ax, t: reconstruction(ax, t["survival"]),
-    "h_shattering": lambda ax, t: shattered_gradients(ax, t["networks"]),
-    "c_curves_plain": lambda ax, t: training_curves(ax, t["curves"], "plain", "c"),
-    "c_curves_residual": lambda ax, t: training_curves(ax, t["curves"], "residual", "c"),
-    "d_final_errors": lambda ax, t: final_errors(ax, t["final"], t.get("paper")),
-    "e_gradient_profile": lambda ax, t: gradient_profile(ax, t["layers"]),
-    "f_dead_relus": lambda ax, t: dead_relus(ax, t["networks"]),
-    "g_responses": lambda ax, t: response_profile(ax, t["layers"]),
+BOTTLENECK_STYLES = {
+    "linear": ("linear bottleneck", "#0072B2", "-"),
+    "relu": ("ReLU bottleneck", "#D55E00", "-"),
+    "expansion": ("shortcut between expansions", "#009E73", "--"),
 }
-COLLAPSE_PANEL = "a_collapse"
-PANEL_NAMES = [COLLAPSE_PANEL, *PANELS]
+
+
+def bottleneck_errors(ax, bottleneck: pd.DataFrame | None) -> None:
+    """Test error of the MobileNetV2-style nets against bottleneck width (claims B1-B3)."""
+    if bottleneck is None or bottleneck.empty:
+        _empty(ax, "no bottleneck nets in this run")
+        ax.set_title("linear against ReLU bottlenecks")
+        return
+    for variant, rows in bottleneck.groupby("variant", sort=True):
+        label, color, dashes = BOTTLENECK_STYLES[variant]
+        rows = rows.sort_values("width")
+        _errorbar(
+            ax,
+            rows["width"],
+            100 * rows["test_err_mean"],
+            100 * rows["test_err_lo"],
+            100 * rows["test_err_hi"],
+            (0, 100),
+            color=color,
+            linestyle=dashes,
+            marker="o",
+            label=label,
+        )
+    ax.set_xscale("log", base=2)
+    widths = sorted(bottleneck["width"].unique())
+    ax.set_xticks(widths, [str(w) for w in widths])
+    ax.set_xlabel("bottleneck channels")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("linear against ReLU bottlenecks")
+    ax.legend(frameon=False, fontsize=4.5)
+
+
+# Every panel drawn on one Axes, in reading order; its letter comes from its place here, so the
+# letters are unique and run in order. The main figure puts the collapse examples on top.
+PANELS = {
+    "survival": lambda ax, t: survival(ax, t["survival"], t.get("blocks")),
+    "reconstruction": lambda ax, t: reconstruction(ax, t["survival"]),
+    "final_errors": lambda ax, t: final_errors(ax, t["final"], t.get("paper")),
+    "curves_plain": lambda ax, t: training_curves(ax, t["curves"], "plain"),
+    "curves_residual": lambda ax, t: training_curves(ax, t["curves"], "residual"),
+    "curves_preact": lambda ax, t: training_curves(ax, t["curves"], "preact"),
+    "backward_signal": lambda ax, t: signal_profile(ax, t["layers"]),
+    "branch_zeros": lambda ax, t: branch_zeros(ax, t["networks"]),
+    "responses": lambda ax, t: response_profile(ax, t["layers"]),
+    "shattering": lambda ax, t: shattered_gradients(ax, t["networks"]),
+    "bottleneck": lambda ax, t: bottleneck_errors(ax, t.get("bottleneck")),
+}
+COLLAPSE_PANEL = "collapse"
+LETTERS = {
+    name: letter
+    for name, letter in zip([COLLAPSE_PANEL, *PANELS], "abcdefghijklmnopqrstuvwxyz", strict=False)
+}
+PANEL_FILES = [f"{LETTERS[name]}_{name}" for name in [COLLAPSE_PANEL, *PANELS]]
+
+
+def _draw(name: str, ax, tables: dict[str, pd.DataFrame]) -> None:
+    PANELS[name](ax, tables)
+    ax.set_title(f"({LETTERS[name]}) {ax.get_title()}")
+    sns.despine(ax=ax)
 
 
 def main_figure(tables: dict[str, pd.DataFrame]):
     """The whole figure from the aggregated tables; returns the matplotlib Figure."""
     style()
-    fig = plt.figure(figsize=(7.2, 10), layout="constrained")
-    outer = fig.add_gridspec(2, 1, height_ratios=[0.75, 3])
+    rows = math.ceil(len(PANELS) / 3)
+    fig = plt.figure(figsize=(7.2, 1.0 + 2.45 * rows), layout="constrained")
+    outer = fig.add_gridspec(2, 1, height_ratios=[0.75, rows])
     collapse_examples(fig, outer[0], tables["examples"])
-    axes = outer[1].subgridspec(3, 3).subplots()
-    for ax, draw in zip(axes.flat, PANELS.values(), strict=True):
-        draw(ax, tables)
-        sns.despine(ax=ax)
+    axes = outer[1].subgridspec(rows, 3).subplots()
+    for ax in axes.flat[len(PANELS) :]:
+        ax.set_axis_off()
+    for ax, name in zip(axes.flat, PANELS, strict=False):
+        _draw(name, ax, tables)
     return fig
 
 
-def panel_figure(name: str, tables: dict[str, pd.DataFrame]):
-    """One panel alone, sized for a single column."""
+def panel_figure(file: str, tables: dict[str, pd.DataFrame]):
+    """One panel alone (``file`` from :data:`PANEL_FILES`), sized for a single column."""
     style()
+    name = file.split("_", 1)[1]
     if name == COLLAPSE_PANEL:
         fig = plt.figure(figsize=(7.2, 3.2), layout="constrained")
         collapse_examples(fig, fig.add_gridspec(1, 1)[0], tables["examples"])
         return fig
     fig, ax = plt.subplots(figsize=(3.4, 2.6), layout="constrained")
-    PANELS[name](ax, tables)
-    sns.despine(ax=ax)
+    _draw(name, ax, tables)
     return fig

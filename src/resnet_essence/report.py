@@ -1,42 +1,20 @@
-"""The report: one list of blocks rendered both as Markdown and as standalone HTML.
+"""The report, as Markdown, built from the aggregated tables and the verdicts alone.
 
-The blocks are built from the aggregated tables and the verdicts alone, so regenerating the
-report never needs a training run. Rendering is deliberately small: headings, paragraphs,
-tables, images and lists are all the report uses.
+Regenerating it never needs a training run. ``render.to_html`` turns the same text into the
+HTML page; the published numbers it compares with come from ``papers.py``.
 """
 
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import dataclass, field
 
 import pandas as pd
 
-# He et al. 2016, Table 6 (CIFAR-10 test error, %), and the plain nets read off their Fig. 6
-# (as tabulated by a-martyn/resnet); the DESIGN notes list the sources.
-PAPER_RESNET = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43}
-PAPER_PARAMS = {20: "0.27M", 32: "0.46M", 44: "0.66M", 56: "0.85M", 110: "1.7M"}
-REPRODUCTION_RESNET = {20: 8.27, 32: 7.37, 44: 6.90, 56: 6.61, 110: 6.32}
-PAPER_PLAIN = {20: 9.5, 32: 9.9, 44: 11.4, 56: 12.8}
+from . import papers
+from .claims import VERDICTS
 
 
-@dataclass
-class Block:
-    kind: str  # heading, paragraph, table, image, bullets
-    text: str = ""
-    level: int = 2
-    table: pd.DataFrame | None = None
-    items: list[str] = field(default_factory=list)
-
-
-def paper_table() -> pd.DataFrame:
-    rows = [{"arch": "residual", "depth": d, "test_err": e} for d, e in PAPER_RESNET.items()]
-    rows += [{"arch": "plain", "depth": d, "test_err": e} for d, e in PAPER_PLAIN.items()]
-    return pd.DataFrame(rows)
-
-
-def fmt(value: float, digits: int = 3) -> str:
+def fmt(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.{digits}g}"
@@ -50,20 +28,82 @@ def fmt_ci(mean: float, lo: float, hi: float, scale: float = 1.0, digits: int = 
     return f"{fmt(mean * scale, digits)} [{fmt(lo * scale, digits)}, {fmt(hi * scale, digits)}]"
 
 
-def claims_block(claims: pd.DataFrame) -> pd.DataFrame:
+def fmt_p(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table; ``|``, ``<`` and ``>`` inside cells are escaped (data never becomes
+    markup), an empty frame is said so."""
+    if frame is None or frame.empty:
+        return "_(no rows)_"
+
+    def cell(value) -> str:
+        text = str(value).replace("<", "&lt;").replace(">", "&gt;")
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(cell(c) for c in frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join(lines)
+
+
+def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
+    """One row per verdict: where it was judged, what was measured, and the result."""
     return pd.DataFrame(
         {
             "#": claims["claim_id"],
-            "claim": claims["claim"],
+            "setting": claims["setting"],
             "measure": claims["measure"],
             "effect [95% CI]": [
                 fmt_ci(e, lo, hi)
                 for e, lo, hi in zip(claims["effect"], claims["lo"], claims["hi"], strict=True)
             ],
-            "verdict": ["**" + v + "**" for v in claims["verdict"]],
-            "rule": claims["rule"],
+            "p (Holm)": [
+                fmt_p(p) if math.isnan(q) else f"{fmt_p(p)} ({fmt_p(q)})"
+                for p, q in zip(claims["p"], claims["p_holm"], strict=True)
+            ],
+            "verdict": [f"**{v}**" for v in claims["verdict"]],
+            "reason": claims["reason"].fillna(""),
         }
     )
+
+
+def definitions_table(definitions: pd.DataFrame) -> pd.DataFrame:
+    """The claims table: each claim once, with its source, measure and rule."""
+    return pd.DataFrame(
+        {
+            "#": definitions["id"],
+            "claim": [
+                f"**{s}**" if p else s
+                for s, p in zip(definitions["statement"], definitions["primary"], strict=True)
+            ],
+            "source": definitions["source"],
+            "measure": definitions["measure"],
+            "judged at": definitions["depths"],
+            "predicted": definitions["predicted"],
+            "kind": definitions["kind"],
+        }
+    )
+
+
+def summary_table(claims: pd.DataFrame) -> pd.DataFrame:
+    """How many settings of each claim came out which way."""
+    rows = []
+    for claim_id, group in claims.groupby("claim_id", sort=False):
+        counts = group["verdict"].value_counts()
+        rows.append(
+            {
+                "#": claim_id,
+                "claim": group["claim"].iloc[0],
+                "verdicts": ", ".join(f"{n}× **{v}**" for v, n in counts.items()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def final_block(final: pd.DataFrame) -> pd.DataFrame:
@@ -94,21 +134,54 @@ def final_block(final: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def bottleneck_block(bottleneck: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "variant": bottleneck["variant"],
+            "bottleneck": bottleneck["width"],
+            "params": [f"{p / 1e3:.1f}k" for p in bottleneck["params"]],
+            "runs": bottleneck["n_runs"],
+            "train error %": [
+                fmt_ci(m, lo, hi, 100)
+                for m, lo, hi in zip(
+                    bottleneck["train_err_mean"],
+                    bottleneck["train_err_lo"],
+                    bottleneck["train_err_hi"],
+                    strict=True,
+                )
+            ],
+            "test error %": [
+                fmt_ci(m, lo, hi, 100)
+                for m, lo, hi in zip(
+                    bottleneck["test_err_mean"],
+                    bottleneck["test_err_lo"],
+                    bottleneck["test_err_hi"],
+                    strict=True,
+                )
+            ],
+        }
+    )
+
+
 def paper_comparison(final: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, r in final[final["dataset"] == "cifar10"].sort_values(["arch", "depth"]).iterrows():
         depth = int(r["depth"])
-        paper = PAPER_RESNET if r["arch"] == "residual" else PAPER_PLAIN
+        paper = papers.HE_PLAIN_TEST_ERR if r["arch"] == "plain" else papers.HE_RESNET_TEST_ERR
+        if r["arch"] == "preact":
+            paper = {110: papers.HE_PREACT_110["preact"]}
         rows.append(
             {
                 "net": f"{r['arch']}-{depth}",
                 "params (ours)": f"{r['params'] / 1e6:.2f}M",
-                "params (paper)": PAPER_PARAMS.get(depth, "–"),
+                "params (paper)": papers.HE_PARAMS.get(depth, "–"),
                 "test error % (ours)": fmt_ci(
                     r["test_err_mean"], r["test_err_lo"], r["test_err_hi"], 100
                 ),
                 "He et al. %": fmt(paper.get(depth, math.nan)),
-                "akamaster reproduction %": fmt(REPRODUCTION_RESNET.get(depth, math.nan))
+                "akamaster reproduction %": fmt(
+                    papers.AKAMASTER_RESNET_TEST_ERR.get(depth, math.nan)
+                )
                 if r["arch"] == "residual"
                 else "–",
             }
@@ -138,83 +211,14 @@ def collapse_summary(survival: pd.DataFrame, dims=(2, 3, 5, 15, 30)) -> pd.DataF
     )
 
 
-# -- rendering -----------------------------------------------------------------------------------
-def _md_cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def to_markdown(blocks: list[Block]) -> str:
-    out = []
-    for b in blocks:
-        if b.kind == "heading":
-            out.append(f"{'#' * b.level} {b.text}")
-        elif b.kind == "paragraph":
-            out.append(b.text)
-        elif b.kind == "image":
-            out.append(f"![{b.items[0] if b.items else ''}]({b.text})")
-        elif b.kind == "bullets":
-            out.append("\n".join(f"- {item}" for item in b.items))
-        elif b.kind == "table":
-            t = b.table
-            if t is None or t.empty:
-                out.append("_(no rows)_")
-                continue
-            lines = [
-                "| " + " | ".join(_md_cell(c) for c in t.columns) + " |",
-                "|" + "---|" * len(t.columns),
-            ]
-            lines += [
-                "| " + " | ".join(_md_cell(v) for v in row) + " |"
-                for row in t.itertuples(index=False)
-            ]
-            out.append("\n".join(lines))
-    return "\n\n".join(out) + "\n"
-
-
-def _inline_html(text: str) -> str:
-    """Escape, then turn **bold** and `code` into tags (the only inline marks used)."""
-    escaped = html.escape(str(text))
-    parts = escaped.split("**")
-    escaped = "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
-    parts = escaped.split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-
-
-def to_html(blocks: list[Block], title: str) -> str:
-    body = []
-    for b in blocks:
-        if b.kind == "heading":
-            body.append(f"<h{b.level}>{_inline_html(b.text)}</h{b.level}>")
-        elif b.kind == "paragraph":
-            body.append(f"<p>{_inline_html(b.text)}</p>")
-        elif b.kind == "image":
-            alt = html.escape(b.items[0] if b.items else "")
-            body.append(f'<p><img src="{html.escape(b.text)}" alt="{alt}"></p>')
-        elif b.kind == "bullets":
-            items = "".join(f"<li>{_inline_html(i)}</li>" for i in b.items)
-            body.append(f"<ul>{items}</ul>")
-        elif b.kind == "table":
-            t = b.table
-            if t is None or t.empty:
-                body.append("<p><em>(no rows)</em></p>")
-                continue
-            head = "".join(f"<th>{_inline_html(c)}</th>" for c in t.columns)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{_inline_html(v)}</td>" for v in row) + "</tr>"
-                for row in t.itertuples(index=False)
-            )
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    style = (
-        "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-        "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;"
-        "padding:0.2em 0.5em;text-align:left}img{max-width:100%}"
+def block_summary(blocks: pd.DataFrame, dims=(2, 3, 4, 8, 16, 32)) -> pd.DataFrame:
+    data = blocks[blocks["embed_dim"].isin(dims)]
+    wide = data.pivot_table(
+        index=["manifold", "embed_dim"], columns="block", values="recoverable", sort=True
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    wide.columns = [f"{c} recoverable" for c in wide.columns]
+    wide = wide.map(fmt).reset_index().rename(columns={"embed_dim": "n"})
+    return wide
 
 
 def stage_times(benchmarks: pd.DataFrame) -> pd.DataFrame:
@@ -232,73 +236,104 @@ def stage_times(benchmarks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _setup(cfg: dict, setup: dict) -> str:
+    train, model = cfg.get("train", {}), cfg.get("model", {})
+    if train.get("lr_schedule") == "cosine":
+        schedule = f"cosine decay after a {train.get('warmup_epochs')}-epoch linear warm-up"
+    else:
+        unit = train.get("milestone_unit")
+        schedule = f"×{train.get('lr_gamma')} at {train.get('lr_milestones')} ({unit}s)"
+    items = [
+        f"dataset `{cfg.get('dataset')}`; archs {cfg.get('archs')}; depths {cfg.get('depths')}; "
+        f"seeds {cfg.get('seeds')}; device `{cfg.get('device')}`",
+        f"training: {train.get('epochs')} epochs, batch {train.get('batch_size')}, lr "
+        f"{train.get('lr')} ({schedule}), momentum {train.get('momentum')}, weight decay "
+        f"{train.get('weight_decay')}, crop padding {train.get('crop_padding')}, flips "
+        f"{train.get('flip')}",
+        f"network: width {model.get('width')}, shortcut option {model.get('shortcut')}, norm "
+        f"{model.get('norm')}",
+        "versions: " + ", ".join(f"{k} {v}" for k, v in setup["versions"].items()),
+        f"hardware: {setup['hardware']}",
+    ]
+    return "\n".join(f"- {item}" for item in items)
+
+
 def build_report(
-    tables: dict[str, pd.DataFrame], claims: pd.DataFrame, setup: dict, figure: str
-) -> list[Block]:
-    """The report's blocks. ``setup`` holds ``config`` (dict), ``versions`` (dict), ``hardware``
-    (str) and ``benchmarks`` (DataFrame of Snakemake benchmark rows)."""
+    tables: dict[str, pd.DataFrame],
+    claims: pd.DataFrame,
+    definitions: pd.DataFrame,
+    setup: dict,
+    figure: str,
+) -> str:
+    """The report in Markdown. ``setup`` holds ``config`` (dict), ``versions`` (dict),
+    ``hardware`` (str) and ``benchmarks`` (DataFrame of Snakemake benchmark rows)."""
     cfg = setup["config"]
     runs, final = tables["runs"], tables["final"]
-    blocks = [
-        Block("heading", "resnet-essence: why residual networks work, measured", level=1),
-        Block(
-            "paragraph",
-            "Every number below was computed by this pipeline from the run described in "
-            "*Setup*; the verdicts follow the rules stated in the claims table.",
-        ),
-        Block("heading", "Claims of the essay"),
-        Block("table", table=claims_block(claims)),
-        Block(
-            "paragraph",
-            "Verdict rule for networks: the 95% Welch interval of the difference of means over "
-            "seeds lies entirely on the predicted side of 0 (supported), entirely on the other "
-            "side (contradicted), or contains 0 (inconclusive). Collapse claims use the "
-            "thresholds in their rule column; 1b compares with the binomial law.",
-        ),
-        Block("heading", "Figure"),
-        Block("image", figure, items=["main figure"]),
-        Block("heading", "Final errors"),
-        Block("table", table=final_block(final)),
+    rules = cfg.get("report", {})
+    primary = ", ".join(definitions.loc[definitions["primary"], "id"])
+    meanings = pd.DataFrame(
+        {"verdict": [f"**{v}**" for v in VERDICTS], "meaning": list(VERDICTS.values())}
+    )
+    parts = [
+        "# resnet-essence: why residual networks work, measured",
+        "Every number below was computed by this pipeline from the run described under Setup; "
+        "each verdict follows the rule of its claim, fixed before the data were seen.",
+        "[TOC]",
+        "## Claims of the essay",
+        f"Primary claims, named in advance: {primary} (bold in the claims table). A network claim "
+        "is judged at every depth where it applies, each a Welch comparison over seeds with a "
+        "two-sided p-value; Holm's correction runs over all network comparisons of this run "
+        f"together (family-wise alpha {rules.get('alpha', 0.05)}). Error rates carry at least "
+        "the binomial uncertainty of counting errors on the test or training images, so identical "
+        "values on every seed never make a decision by themselves.",
+        markdown_table(meanings),
+        "### Summary",
+        markdown_table(summary_table(claims)),
+        "### Verdicts",
+        markdown_table(verdict_table(claims)),
+        "### The claims and their rules",
+        markdown_table(definitions_table(definitions)),
+        "## Figure",
+        f"![main figure]({figure})",
+        "## Final errors",
+        markdown_table(final_block(final)),
     ]
     if (final["dataset"] == "cifar10").any():
-        blocks += [
-            Block("heading", "Against He et al. (2016), CIFAR-10"),
-            Block("table", table=paper_comparison(final)),
+        parts += [
+            "## Against He et al. (2016), CIFAR-10",
+            markdown_table(paper_comparison(final)),
         ]
-    blocks += [
-        Block("heading", "ReLU collapse (2-D spiral and 3-D swiss roll)"),
-        Block("table", table=collapse_summary(tables["survival"])),
+    bottleneck = tables.get("bottleneck")
+    if bottleneck is not None and len(bottleneck):
+        parts += [
+            "## Linear and ReLU bottlenecks (MobileNetV2-style nets)",
+            "Expanded layer held at the same width; the bottleneck narrows from right to left of "
+            "the figure's panel. *linear*: MobileNetV2's block; *relu*: a ReLU6 after each "
+            "projection; *expansion*: the shortcut between the expanded layers (claims B1-B3).",
+            markdown_table(bottleneck_block(bottleneck)),
+        ]
+    parts += [
+        "## ReLU collapse (2-D spiral and 3-D swiss roll)",
+        markdown_table(collapse_summary(tables["survival"])),
     ]
+    if "blocks" in tables and len(tables["blocks"]):
+        parts += [
+            "### Network maps on the lifted manifold",
+            "The fraction of points at which each block map stays locally injective, the trunk "
+            "carrying the manifold lifted to n channels (claims 3a, 3b).",
+            markdown_table(block_summary(tables["blocks"])),
+        ]
     failed = runs[runs["status"] != "completed"]
-    blocks.append(Block("heading", "Diverged or failed runs"))
+    parts.append("## Diverged or failed runs")
     if failed.empty:
-        blocks.append(Block("paragraph", f"None: all {len(runs)} runs completed."))
+        parts.append(f"None: all {len(runs)} runs completed.")
     else:
-        blocks.append(
-            Block(
-                "table",
-                table=failed[["dataset", "arch", "depth", "seed", "status", "epochs_completed"]],
-            )
-        )
-    train = cfg.get("train", {})
-    blocks += [
-        Block("heading", "Setup"),
-        Block(
-            "bullets",
-            items=[
-                f"dataset `{cfg.get('dataset')}`; archs {cfg.get('archs')}; depths "
-                f"{cfg.get('depths')}; seeds {cfg.get('seeds')}; device `{cfg.get('device')}`",
-                f"training: {train.get('epochs')} epochs, batch {train.get('batch_size')}, "
-                f"lr {train.get('lr')} (milestones {train.get('lr_milestones')} "
-                f"{train.get('milestone_unit')}s, ×{train.get('lr_gamma')}), momentum "
-                f"{train.get('momentum')}, weight decay {train.get('weight_decay')}",
-                f"network: width {cfg.get('model', {}).get('width')}, shortcut option "
-                f"{cfg.get('model', {}).get('shortcut')}, norm {cfg.get('model', {}).get('norm')}",
-                "versions: " + ", ".join(f"{k} {v}" for k, v in setup["versions"].items()),
-                f"hardware: {setup['hardware']}",
-            ],
-        ),
-        Block("heading", "Wall time of each stage", level=3),
-        Block("table", table=stage_times(setup["benchmarks"])),
+        columns = ["dataset", "arch", "depth", "seed", "status", "epochs_completed"]
+        parts.append(markdown_table(failed[columns]))
+    parts += [
+        "## Setup",
+        _setup(cfg, setup),
+        "### Wall time of each stage",
+        markdown_table(stage_times(setup["benchmarks"])),
     ]
-    return blocks
+    return "\n\n".join(parts) + "\n"

@@ -1,5 +1,6 @@
 TABLES = [
     "runs",
+    "epochs",
     "final",
     "curves",
     "layers",
@@ -7,6 +8,8 @@ TABLES = [
     "networks",
     "shattering",
     "trace",
+    "bottleneck_runs",
+    "bottleneck",
 ]
 
 
@@ -17,6 +20,8 @@ rule aggregate:
         traces=runs(f"{RUN}/trace.csv"),
         layers=runs(f"{STATS}.csv"),
         shattering=runs(f"{STATS}.shattering.csv"),
+        bottleneck_summaries=bottleneck_runs(f"{BOTTLENECK_RUN}/summary.json"),
+        bottleneck_metrics=bottleneck_runs(f"{BOTTLENECK_RUN}/metrics.csv"),
     output:
         **{
             name: report(

@@ -5,6 +5,11 @@ rule collapse:
             caption="../report/survival.rst",
             category="Collapse",
         ),
+        blocks=report(
+            "results/collapse/blocks.csv",
+            caption="../report/blocks.rst",
+            category="Collapse",
+        ),
         examples="results/collapse/examples.csv",
     log:
         "results/logs/collapse.log",

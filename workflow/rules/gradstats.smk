@@ -12,10 +12,8 @@ rule gradstats:
         "results/benchmarks/gradstats/{dataset}-{arch}-{depth}-seed{seed}.tsv"
     conda:
         "../../environment.yml"
-    threads: config["train"]["threads"]
+    threads: config["jobs"]["threads"]
     params:
-        batch_size=config["gradstats"]["batch_size"],
-        path_points=config["gradstats"]["path_points"],
-        lags=config["gradstats"]["lags"],
+        cfg=config["gradstats"],
     script:
         "../../scripts/gradstats.py"

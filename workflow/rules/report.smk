@@ -1,9 +1,11 @@
 rule figure:
     input:
         tables=expand(
-            "results/tables/{name}.csv", name=["final", "curves", "layers", "networks"]
+            "results/tables/{name}.csv",
+            name=["final", "curves", "layers", "networks", "bottleneck"],
         ),
         survival="results/collapse/survival.csv",
+        blocks="results/collapse/blocks.csv",
         examples="results/collapse/examples.csv",
     output:
         png=report(
@@ -33,9 +35,18 @@ rule figure:
 rule report:
     input:
         tables=expand(
-            "results/tables/{name}.csv", name=["runs", "final", "network_runs"]
+            "results/tables/{name}.csv",
+            name=[
+                "runs",
+                "epochs",
+                "final",
+                "network_runs",
+                "bottleneck_runs",
+                "bottleneck",
+            ],
         ),
         survival="results/collapse/survival.csv",
+        blocks="results/collapse/blocks.csv",
         figure="results/figures/main.png",
         benchmarks=[
             "results/benchmarks/collapse/collapse.tsv",
@@ -46,6 +57,9 @@ rule report:
             runs("results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"),
             runs(
                 "results/benchmarks/gradstats/{dataset}-{arch}-{depth}-seed{seed}.tsv"
+            ),
+            bottleneck_runs(
+                "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}-seed{seed}.tsv"
             ),
             "results/benchmarks/aggregate/aggregate.tsv",
             "results/benchmarks/figure/figure.tsv",
@@ -64,30 +78,38 @@ rule report:
         "results/benchmarks/report/report.tsv"
     conda:
         "../../environment.yml"
-    params:
-        rule=config["report"],
     script:
         "../../scripts/report.py"
 
 
-# Not part of `all`: publishes a finished run for the README. See scripts/example.py.
-rule example:
+# Not part of `all`: publishes a finished run into docs/{name}/ for the README, e.g.
+# `snakemake --cores 2 --forcerun publish docs/example/PROVENANCE.md`. See scripts/publish.py.
+rule publish:
     input:
         figure="results/figures/main.png",
         report="results/report.md",
         claims="results/tables/claims.csv",
+        benchmarks=rules.report.input.benchmarks,
+        report_benchmark="results/benchmarks/report/report.tsv",
     output:
-        figure="docs/example/main.png",
-        report="docs/example/report.md",
-        claims="docs/example/claims.csv",
-        claims_md="docs/example/claims.md",
-        config="docs/example/config.yaml",
-        provenance="docs/example/PROVENANCE.md",
+        figure="docs/{name}/main.png",
+        report="docs/{name}/report.md",
+        claims="docs/{name}/claims.csv",
+        claims_md="docs/{name}/claims.md",
+        config="docs/{name}/config.yaml",
+        provenance="docs/{name}/PROVENANCE.md",
     log:
-        "results/logs/example.log",
+        "results/logs/publish/{name}.log",
+    wildcard_constraints:
+        name=r"example[a-z0-9_-]*",
     conda:
         "../../environment.yml"
     params:
         workflow_dir=workflow.basedir,
     script:
-        "../../scripts/example.py"
+        "../../scripts/publish.py"
+
+
+rule example:
+    input:
+        "docs/example/PROVENANCE.md",
