@@ -6,8 +6,8 @@ Used by ``benchmarks/gpu_run.sh`` (see benchmarks/README.md); two commands:
     From ``bench_train.py``'s results (our trainer's images a second, one run alone, per
     architecture and depth) and the time left for training, the number of epochs that the
     configured grid (every arch x depth x seed, trained side by side on one GPU) fits into.
-    Writes a config overlay with ``train.epochs`` and ``train.lr_milestones`` (at 50% and 75%
-    of the epochs, He et al.'s shape) for ``snakemake --configfile``.
+    Writes a config overlay with ``train.epochs`` for ``snakemake --configfile`` (the short
+    config's schedule, a warm-up and cosine decay, stretches with it).
 ``watch``
     Follows the training logs of a running pipeline, prints its progress, and once every run
     has finished its first epoch, projects when the last one will end. If that is past the
@@ -93,7 +93,6 @@ def images_per_second(rates: dict[tuple[str, int], float], arch: str, depth: int
 @dataclass
 class Plan:
     epochs: int
-    milestones: list[float]
     epoch_seconds: dict[str, float]
     wall_per_epoch: float
     fits: int = 0
@@ -129,23 +128,19 @@ def plan_epochs(
         f"{seconds:.0f} s for training less {startup:.0f} s start-up: {fits} epochs fit; "
         f"using {epochs} (bounds {min_epochs}..{max_epochs})",
     ]
-    return Plan(epochs, milestones(epochs), per_run, wall, fits, notes)
-
-
-def milestones(epochs: int) -> list[float]:
-    """He et al.'s drops at 32k and 48k of 64k iterations: 50% and 75% of training."""
-    return [epochs * 0.5, epochs * 0.75]
+    return Plan(epochs, per_run, wall, fits, notes)
 
 
 def overlay(epochs: int) -> dict[str, Any]:
-    return {"train": {"epochs": int(epochs), "lr_milestones": milestones(epochs)}}
+    return {"train": {"epochs": int(epochs)}}
 
 
 # -- watch ------------------------------------------------------------------------------------
 STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})"
 START_LINE = re.compile(STAMP + r" INFO train: .* parameters on ")
-EPOCH_LINE = re.compile(STAMP + r" INFO \S+: epoch (\d+)/(\d+) ")
-DONE_LINE = re.compile(STAMP + r" INFO train: (completed|diverged) after ")
+# the run's label ("residual-56 seed 2: ") may come before the message
+EPOCH_LINE = re.compile(STAMP + r" INFO \S+: (?:[^:]*: )?epoch (\d+)/(\d+) ")
+DONE_LINE = re.compile(STAMP + r" INFO train: (?:[^:]*: )?(completed|diverged) after ")
 
 
 def _time(stamp: str) -> float:

@@ -21,7 +21,7 @@
 # wheels when Snakemake is importable. Environment: PYTHON (default python3), GPU_RUN_BUDGET_S
 # (whole run, default 540; tiny 240), GPU_RUN_SPEEDUP (assumed speed-up of the runs side by side
 # over one after the other, default 2), GPU_RUN_MIN_EPOCHS / GPU_RUN_MAX_EPOCHS (bounds of the
-# plan, default 1 and 40), GPU_RUN_POST_S (kept after training for the gradient statistics,
+# plan, default 2 (the warm-up takes one) and 40), GPU_RUN_POST_S (kept after training for the gradient statistics,
 # figure and report, default 90), GPU_RUN_CORES (default all), GPU_RUN_GPU_JOBS (training jobs
 # on the GPU at once, default 16: all of them), GPU_RUN_WORKDIR (default
 # .gpu-work/, or a temporary folder with --tiny), SOURCE_COMMIT (the commit, where .git is not
@@ -143,7 +143,7 @@ write_provenance() { # $1: the file
 - published: $(date -u '+%Y-%m-%d %H:%M UTC')
 - machine: ${gpu:-no GPU (device $DEVICE)}, $(nproc) CPU cores; $(versions)
 - command: \`bash benchmarks/gpu_run.sh OUT$([[ $MODE == tiny ]] && echo " --tiny")\` (benchmarks/README.md), which ran
-  \`snakemake all example --cores $CORES --resources gpu=$GPU_JOBS --configfile $(config_names) --config device=$DEVICE\`
+  \`snakemake all docs/example-cifar10-gpu/PROVENANCE.md --cores $CORES --resources gpu=$GPU_JOBS --configfile $(config_names) --config device=$DEVICE\`
 - epochs: $PLAN_NOTE$([[ $RESTARTED == no ]] || echo "; restarted with fewer after the first epoch")
 - config: \`config.yaml\` beside this file (the full, validated configuration)
 - data: $DATA_NOTE
@@ -189,10 +189,10 @@ collect() {
     if [[ -n $BENCH_NAME && -f $WORK/$BENCH_NAME ]]; then
         cp "$WORK/$BENCH_NAME" "$OUTDIR/$BENCH_NAME"
     fi
-    if [[ -f $WORK/docs/example/report.md ]]; then
+    if [[ -f $WORK/docs/example-cifar10-gpu/report.md ]]; then
         local stage="$WORK/stage/example-cifar10-gpu"
         rm -rf "$WORK/stage" && mkdir -p "$stage"
-        cp "$WORK"/docs/example/* "$stage/"
+        cp "$WORK"/docs/example-cifar10-gpu/* "$stage/"
         write_provenance "$stage/PROVENANCE.md"
         timeout 60 tar -czf "$OUTDIR/example-cifar10-gpu.tar.gz" -C "$WORK/stage" example-cifar10-gpu
     fi
@@ -373,11 +373,12 @@ model: {width: 4}
 train:
   epochs: 2
   batch_size: 16
-  lr_milestones: [1]
-  warmup_min_depth: 8
+  warmup_epochs: 0.5
   eval_batch_size: 64
   trace_every: 2
-  threads: 1
+  snapshot_epochs: [0]
+jobs: {threads: 1}
+bottleneck: {variants: [linear, relu], widths: [2], expansion: 8, blocks: 1}
 collapse:
   manifolds: [spiral, swiss_roll]
   max_embed_dim: 8
@@ -386,9 +387,9 @@ collapse:
   example_dims: [2, 3, 5]
   example_points: 200
 gradstats:
-  snapshot_epochs: [0]
   batch_size: 16
   path_points: 16
+  paths: 2
   lags: [1, 2]
 EOF
     CONFIGS+=("$LOGS/tiny.yaml")
@@ -450,7 +451,7 @@ if ((bench_rc == 0)); then
         --config "$WORK/config.yaml" "${CONFIGS[@]}" \
         --seconds $((TRAIN_DEADLINE - $(date +%s) - 5)) \
         --data-info "$WORK/results/data/$DATASET.json" --speedup "$SPEEDUP" \
-        --startup "$STARTUP_S" --min-epochs "${GPU_RUN_MIN_EPOCHS:-1}" \
+        --startup "$STARTUP_S" --min-epochs "${GPU_RUN_MIN_EPOCHS:-2}" \
         --max-epochs "$max_epochs" --out "$LOGS/plan.yaml"; then
         sed 's/^/    /' "$LOGS/plan.log" | tee -a "$RUNLOG"
         CONFIGS+=("$LOGS/plan.yaml")
@@ -463,7 +464,8 @@ run_pipeline() {
     local limit pid watch_rc=0 rc=0 start=$SECONDS
     limit=$(left)
     say "pipeline: start (limit ${limit}s, training until $(date -d "@$TRAIN_DEADLINE" +%H:%M:%S), log pipeline.log)"
-    timeout --kill-after=20 "$limit" "$PY" -m snakemake all example --snakefile "$ROOT/Snakefile" \
+    timeout --kill-after=20 "$limit" "$PY" -m snakemake all docs/example-cifar10-gpu/PROVENANCE.md \
+        --snakefile "$ROOT/Snakefile" \
         --directory "$WORK" --cores "$CORES" --resources "gpu=$GPU_JOBS" \
         "${SET_THREADS[@]}" --rerun-incomplete --configfile "${CONFIGS[@]}" \
         --config "device=$DEVICE" >>"$LOGS/pipeline.log" 2>&1 &

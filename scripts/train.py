@@ -27,7 +27,8 @@ def train(data_path, ids, spec, recipe, job, outputs, checkpoint) -> None:
     data = read_dataset(data_path)
     spec = spec_from_dict({**spec, "num_classes": data.num_classes, "in_channels": data.channels})
     cfg = TrainConfig.from_config(recipe, seed=int(ids["seed"]))
-    label = " ".join(f"{k} {v}" if k == "seed" else str(v) for k, v in ids.items())
+    net = f"{ids['arch']}-{ids['depth']}" if "arch" in ids else f"{ids['variant']}-b{ids['width']}"
+    label = f"{net} seed {ids['seed']}"  # two jobs may write to one stream: say which run
     splits = ("x_train", "y_train", "x_test", "y_test")
     trainer = Trainer(
         spec,

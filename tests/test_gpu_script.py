@@ -113,7 +113,6 @@ def test_plan_fits_the_grid_into_the_time_left(plan):
     # hold 10 epochs
     result = plan.plan_epochs(RATES, runs, 220, speedup=2, overhead=1, startup=10, max_epochs=40)
     assert result.wall_per_epoch == pytest.approx(21) and result.epochs == 10
-    assert result.milestones == [5.0, 7.5]
     # side by side, no run goes faster than alone
     alone = plan.plan_epochs(RATES, runs[:1], 220, speedup=8, overhead=1, startup=10)
     assert alone.wall_per_epoch == pytest.approx(2.0)

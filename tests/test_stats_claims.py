@@ -45,7 +45,12 @@ def test_mean_ci_drops_non_finite_values_and_handles_one_value():
 
 @pytest.mark.parametrize(
     "values,n_trials",
-    [([0.0, 0.003, 0.01], 360), ([0.0, 0.0, 0.0], 360), ([0.99, 1.0, 0.97], None), ([0.2, 0.9], 50)],
+    [
+        ([0.0, 0.003, 0.01], 360),
+        ([0.0, 0.0, 0.0], 360),
+        ([0.99, 1.0, 0.97], None),
+        ([0.2, 0.9], 50),
+    ],
 )
 def test_bounded_intervals_stay_inside_the_range_and_hold_the_mean(values, n_trials):
     mean, lo, hi, _ = bounded_mean_ci(values, n_trials=n_trials)
@@ -100,7 +105,8 @@ def _grid(
     """runs, epochs and network_runs tables for digits-like runs.
 
     ``train``/``test``: {(arch, depth): final error}; ``stats``: {(statistic, arch, depth,
-    epoch): value, or a tuple of one value per seed}; ``speed``: {(arch, depth): epochs to fall to a tenth of the chance gap}.
+    epoch): value, or a tuple of one value per seed}; ``speed``: {(arch, depth): time constant
+    of the training-error curve, in epochs}.
     """
     rng = np.random.default_rng(0)
     train, test, stats, speed = train or {}, test or {}, stats or {}, speed or {}
