@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,12 +20,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temporary name keeps the suffix, so writers that pick a format by extension still work.
+    The file ends with the mode a plain ``open()`` gives (0666 less the umask).
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _new_sibling(final)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -33,6 +32,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _new_sibling(final: Path) -> Path:
+    """Create an empty, new file beside ``final`` and return its path.
+
+    Not ``tempfile.mkstemp``: that creates mode 0600, and colleagues on a shared cluster could not
+    read the results. ``os.open`` with 0666 lets the kernel apply the umask (or the directory's
+    default ACL) exactly as for ``open()``, without touching the process's umask.
+    """
+    while True:
+        tmp = final.parent / f".{final.stem}.{secrets.token_hex(4)}{final.suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:  # another writer's temporary by chance: draw another name
+            continue
+        return tmp
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
