@@ -2,10 +2,12 @@
 
 Snakemake takes a file that exists as done, so a crash half-way through a write must never leave
 a truncated file under the final name. Everything is written to a temporary sibling and renamed.
+A full disk (or quota) is reported with the final path, never as a writer's cryptic message.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -14,24 +16,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# errno -> what the user is told; both mean "free space, then run the same command again"
+_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temporary name keeps the suffix, so writers that pick a format by extension still work.
-    The file ends with the mode a plain ``open()`` gives (0666 less the umask).
+    The file ends with the mode a plain ``open()`` gives (0666 less the umask). A full disk
+    raises ``OSError(ENOSPC)`` naming ``path``; the old file (or none) stays, no temporary.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = _new_sibling(final)
+    tmp_path: Path | None = None
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = _new_sibling(final)
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, final)
+    except Exception as error:
+        code = _full_disk(error, final.parent)
+        if code is None:
+            raise
+        raise OSError(code, _FULL[code], str(final)) from error
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
 
 
 def _new_sibling(final: Path) -> Path:
@@ -48,6 +61,17 @@ def _new_sibling(final: Path) -> Path:
         except FileExistsError:  # another writer's temporary by chance: draw another name
             continue
         return tmp
+
+
+def _full_disk(error: Exception, directory: Path) -> int | None:
+    """ENOSPC or EDQUOT if ``error`` comes from a full disk or quota, else None."""
+    if isinstance(error, OSError):
+        return error.errno if error.errno in _FULL else None
+    # torch.save hides ENOSPC in a RuntimeError ("unexpected pos ..."): ask the disk itself
+    try:
+        return errno.ENOSPC if os.statvfs(directory).f_bavail == 0 else None
+    except OSError:
+        return None
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
