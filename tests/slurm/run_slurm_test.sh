@@ -14,7 +14,10 @@
 #    completed in SLURM (job ids from Snakemake's log and from squeue), with no GPU requested;
 # 5. checks that final.csv, claims.csv and every metrics.csv are identical in both runs (wall time
 #    left out);
-# 6. stops everything it started (also on failure or interrupt).
+# 6. on the same cluster, tests/slurm/faults.sh: a training job requeued with `scontrol requeue`,
+#    and one stopped by a 2-minute time limit; both must resume from their checkpoints and end
+#    with the numbers of a local run (job ids before and after are printed);
+# 7. stops everything it started (also on failure or interrupt).
 #
 # Environment: PYTHON (default .venv/bin/python, with the project and the [slurm] extra),
 # SLURM_TEST_CTLD_PORT / SLURM_TEST_SLURMD_PORT (default 16817 / 16818),
@@ -83,10 +86,11 @@ cleanup() {
             [[ $(readlink "$cwd" 2>/dev/null) == "$WORK"/* ]] && kill -KILL "$pid" 2>/dev/null
         done
         if ((rc != 0)); then
-            for f in "$WORK"/cluster.log "$WORK"/local.log "$WORK"/log/slurmctld.log "$WORK"/log/slurmd.log; do
+            for f in "$WORK"/*.log "$WORK"/log/slurmctld.log "$WORK"/log/slurmd.log \
+                "$WORK"/{requeue,timelimit}/results/logs/train/*/*/*.log; do
                 [[ -s $f ]] && { echo "----- last lines of $f"; tail -n 40 "$f"; }
             done
-            for f in "$WORK"/cluster/.snakemake/slurm_logs/*/*/*.log "$WORK"/cluster/.snakemake/slurm_logs/*/*.log; do
+            for f in "$WORK"/*/.snakemake/slurm_logs/*/*/*.log "$WORK"/*/.snakemake/slurm_logs/*/*.log; do
                 [[ -s $f ]] && grep -qiE "error|exception" "$f" && { echo "----- $f"; tail -n 30 "$f"; }
             done
             echo "slurm test: kept $WORK for inspection" >&2
@@ -295,5 +299,10 @@ cd "$ROOT"
 "$PY" "$ROOT/tests/slurm/compare_results.py" "$WORK/cluster" "$WORK/local" ||
     fail "the SLURM run and the local run differ"
 
+say "$N_SUBMITTED jobs submitted via sbatch, results identical to the local run ($((SECONDS - STARTED)) s)"
+
+# ---------------------------------------------------------------- requeue and time limit
+# shellcheck source=tests/slurm/faults.sh
+source "$ROOT/tests/slurm/faults.sh"
+
 say "done in $((SECONDS - STARTED)) s"
-say "$N_SUBMITTED jobs submitted via sbatch, results identical to the local run"
