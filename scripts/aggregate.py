@@ -29,7 +29,7 @@ def bottleneck_tables(summaries, metrics) -> dict[str, pd.DataFrame]:
     return {"bottleneck_runs": runs, "bottleneck": agg.final_table(runs, keys[:-1])}
 
 
-def aggregate(summaries, metrics, traces, layers, shattering, bottleneck, outputs) -> None:
+def aggregate(summaries, metrics, traces, layers, shattering, probes, bottleneck, outputs) -> None:
     summary_dicts = [read_json(path) for path in summaries]
     metric_frames = [
         _with_ids(pd.read_csv(p), s) for p, s in zip(metrics, summary_dicts, strict=True)
@@ -40,8 +40,9 @@ def aggregate(summaries, metrics, traces, layers, shattering, bottleneck, output
     )
     layer_frame = pd.concat([pd.read_csv(p) for p in layers], ignore_index=True)
     shatter_frame = pd.concat([pd.read_csv(p) for p in shattering], ignore_index=True)
+    probe_frame = pd.concat([pd.read_csv(p) for p in probes], ignore_index=True)
     runs = agg.run_table(summary_dicts, metric_frames)
-    net_runs = agg.network_runs(layer_frame, shatter_frame)
+    net_runs = agg.network_runs(layer_frame, shatter_frame, probe_frame)
     tables = {
         "runs": runs,
         "epochs": epochs,
@@ -51,6 +52,7 @@ def aggregate(summaries, metrics, traces, layers, shattering, bottleneck, output
         "network_runs": net_runs,
         "networks": agg.network_table(net_runs),
         "shattering": agg.shattering_table(shatter_frame),
+        "probes": agg.probe_table(probe_frame),
         "trace": agg.trace_table(trace),
         **bottleneck_tables(*bottleneck),
     }
@@ -76,6 +78,7 @@ if "snakemake" in globals():
             i.traces,
             i.layers,
             i.shattering,
+            i.probes,
             (i.bottleneck_summaries, i.bottleneck_metrics),
             dict(snakemake.output.items()),
         ),

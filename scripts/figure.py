@@ -28,6 +28,8 @@ def figure(inputs, main_outputs, panel_dir) -> None:
         tables.pop("bottleneck")
     for name in ("survival", "blocks", "examples"):
         tables[name] = pd.read_csv(inputs[name])
+    if inputs["width_sweep"]:
+        tables["width_sweep"] = pd.concat(pd.read_csv(p) for p in inputs["width_sweep"])
     if (tables["final"]["dataset"] == "cifar10").any():
         tables["paper"] = paper_table()
     fig = plotting.main_figure(tables)

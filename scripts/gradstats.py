@@ -1,4 +1,6 @@
-"""Rule gradstats: per-layer gradient, dead-ReLU and response statistics at each snapshot.
+"""Rule gradstats: per-layer gradient, dead-ReLU and response statistics at each snapshot, and
+the mechanism probes (redundancy, linear units, lesions; resnet_essence/probes.py) on the same
+snapshots: one job per run, so the run's weights and data are loaded once.
 
 Run it through Snakemake, e.g.
 ``snakemake --cores 1 results/gradstats/digits/residual-20/seed0.csv``.
@@ -6,27 +8,30 @@ Run it through Snakemake, e.g.
 
 import logging
 
+import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
 from resnet_essence.gradstats import measure_snapshots
 from resnet_essence.io import read_json, write_csv
 from resnet_essence.models import build_model, spec_from_dict
+from resnet_essence.probes import probe_snapshots
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Normaliser
 
 log = logging.getLogger("gradstats")
 
 
-def measure(data_path, snapshots_path, summary_path, cfg, threads, out_layers, out_shattering):
+def measure(data_path, snapshots_path, summary_path, cfg, probes_cfg, threads, outputs):
     torch.set_num_threads(threads)
     data = read_dataset(data_path)
     saved = torch.load(snapshots_path, map_location="cpu", weights_only=False)
     spec = spec_from_dict(saved["spec"])
     model = build_model(spec)
     batch = cfg["batch_size"]
-    x = Normaliser.fit(torch.from_numpy(data.x_train))(torch.from_numpy(data.x_test[:batch]))
-    y = torch.from_numpy(data.y_test[:batch])
+    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
+    test_x, test_y = normalise(torch.from_numpy(data.x_test)), torch.from_numpy(data.y_test)
+    x, y = test_x[:batch], test_y[:batch]
     summary = read_json(summary_path)
     snapshots = saved["snapshots"]
     if summary["status"] != "completed":
@@ -42,12 +47,25 @@ def measure(data_path, snapshots_path, summary_path, cfg, threads, out_layers, o
     layers, shatter = measure_snapshots(
         model, snapshots, x, y, cfg["path_points"], list(cfg["lags"]), cfg["paths"]
     )
+    probes = pd.DataFrame(
+        probe_snapshots(
+            model,
+            snapshots,
+            x,
+            test_x,
+            test_y,
+            probes_cfg["max_deleted"],
+            probes_cfg["draws"],
+            summary["seed"],
+        )
+    )
     ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
-    for frame in (layers, shatter):
+    for frame in (layers, shatter, probes):
         for position, (key, value) in enumerate(ids.items()):
             frame.insert(position, key, value)
-    write_csv(out_layers, layers)
-    write_csv(out_shattering, shatter)
+    write_csv(outputs["layers"], layers)
+    write_csv(outputs["shattering"], shatter)
+    write_csv(outputs["probes"], probes)
     log.info(
         "%s-%d seed %d: %d layer rows at epochs %s",
         spec.arch,
@@ -66,9 +84,9 @@ if "snakemake" in globals():
             snakemake.input.snapshots,
             snakemake.input.summary,
             dict(snakemake.params.cfg),
+            dict(snakemake.params.probes),
             snakemake.threads,
-            snakemake.output.layers,
-            snakemake.output.shattering,
+            dict(snakemake.output.items()),
         ),
         "gradstats",
     )

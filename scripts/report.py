@@ -43,6 +43,8 @@ def report(inputs, config, outputs) -> None:
     tables = {Path(path).stem: pd.read_csv(path) for path in inputs["tables"]}
     tables["survival"] = pd.read_csv(inputs["survival"])
     tables["blocks"] = pd.read_csv(inputs["blocks"])
+    if inputs["width_sweep"]:
+        tables["width_sweep"] = pd.concat(pd.read_csv(p) for p in inputs["width_sweep"])
     rules = cl.Rules.from_config(config["report"])
     claims = cl.evaluate(tables, rules)
     devices = ", ".join(sorted(set(tables["runs"]["device"].astype(str))))

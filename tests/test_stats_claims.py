@@ -127,7 +127,7 @@ def _grid(
                         "num_classes": 10,
                     }
                 )
-                tau = speed.get((arch, depth), 1.0) * (1 + 0.05 * seed)
+                tau = speed.get((arch, depth), 1.0) * (1 + 0.01 * seed)
                 for epoch in range(1, 11):
                     err = final + (0.9 - final) * math.exp(-epoch / tau)
                     epochs.append({**ids, "epoch": epoch, "step": 45 * epoch, "train_err": err})
@@ -138,6 +138,10 @@ def _grid(
                         "signal_slope",
                         "response_median",
                         "autocorrelation_lag1",
+                        "pr_per_channel_branch",
+                        "relu_r2_branch",
+                        "lesion_error_mean",
+                        "switch_rho",
                     ):
                         value = stats.get((statistic, arch, depth, epoch), 0.5)
                         if isinstance(value, tuple):  # one value per seed
@@ -177,7 +181,7 @@ def test_4a_plain_degradation_all_three_ways_and_the_words_for_failure():
 
 
 def test_4b_non_inferiority_within_the_margin():
-    fine = _verdicts(_grid(train={("residual", d): 0.002 for d in DEPTHS}, noise=0.001))
+    fine = _verdicts(_grid(train={("residual", d): 0.0005 for d in DEPTHS}, noise=1e-4))
     assert _one(fine, "4b", "depth 56 vs 8")["verdict"] == SUPPORTED
     worse = _verdicts(_grid(train={("residual", 56): 0.15}))
     assert _one(worse, "4b", "depth 56 vs 8")["verdict"] == CONTRADICTED
@@ -288,7 +292,7 @@ def test_every_network_claim_reaches_supported_and_contradicted_somewhere():
     grids = [
         _grid(train={("plain", 56): 0.88}),
         _grid(train={("plain", 8): 0.3, ("residual", 56): 0.5}),
-        _grid(train={("residual", d): 0.002 for d in DEPTHS}, noise=0.001),
+        _grid(train={("residual", d): 0.0005 for d in DEPTHS}, noise=1e-4),
         _grid(test={("residual", 8): 0.4, ("residual", 56): 0.1}),
         _grid(test={("residual", 8): 0.1, ("residual", 56): 0.4}),
         _grid(speed={("plain", 20): 3.0, ("residual", 20): 1.0}),
@@ -316,7 +320,7 @@ def test_every_network_claim_reaches_supported_and_contradicted_somewhere():
             if row.claim_id in reached:
                 reached[row.claim_id].add(row.verdict)
     for claim_id, verdicts in reached.items():
-        if claim_id in {"1", "3a", "3b"} or claim_id[0] in "PB":
+        if claim_id in {"1", "3a", "3b"} or claim_id[0] in "PBMLTW":
             continue  # tested below: test_collapse_claims_all_ways, _preact_, _bottleneck_
         assert {SUPPORTED, CONTRADICTED} <= verdicts, (claim_id, verdicts)
 
@@ -522,3 +526,64 @@ def test_aggregate_tables_from_synthetic_runs():
     assert (curves["n"] == 3).all()
     errors = curves[curves["metric"].isin(["train_err", "test_err"])]
     assert (errors["lo"].dropna() >= 0).all() and (errors["hi"].dropna() <= 1).all()
+
+
+def test_mechanism_claims_both_ways():
+    for low, high, m1, m2 in (
+        (0.3, 0.7, SUPPORTED, CONTRADICTED),
+        (0.7, 0.3, CONTRADICTED, SUPPORTED),
+    ):
+        stats = {**_all_stat("pr_per_channel_branch", "residual", low)}
+        stats.update(_all_stat("pr_per_channel_branch", "plain", high))
+        stats.update(_all_stat("relu_r2_branch", "residual", low))
+        stats.update(_all_stat("relu_r2_branch", "plain", high))
+        claims = _verdicts(_grid(stats=stats))
+        assert _one(claims, "M1", "depth 20, epoch 10, residual")["verdict"] == m1
+        assert _one(claims, "M2", "depth 20, epoch 0, residual")["verdict"] == m2
+    failed = _verdicts(_grid(train={("plain", 56): 0.89}))
+    row = _one(failed, "M1", "depth 56, epoch 10, residual")
+    assert row["verdict"] == NOT_TESTABLE and "fails to train" in row["reason"]
+
+
+def test_lesion_claims_both_ways():
+    collapse = {**_all_stat("lesion_error_mean", "plain", 0.97)}
+    collapse.update(_all_stat("lesion_error_mean", "residual", 0.05))
+    claims = _verdicts(_grid(stats=collapse, seeds=5))  # one-sample tests: a few more runs
+    assert _one(claims, "L1", "depth 20, residual")["verdict"] == SUPPORTED
+    assert _one(claims, "L2", "depth 20, plain")["verdict"] == SUPPORTED
+    assert _one(claims, "L3", "depth 20, residual")["verdict"] == SUPPORTED
+    reverse = {**_all_stat("lesion_error_mean", "plain", 0.05)}
+    reverse.update(_all_stat("lesion_error_mean", "residual", 0.97))
+    claims = _verdicts(_grid(stats=reverse, seeds=5))
+    assert _one(claims, "L1", "depth 20, residual")["verdict"] == CONTRADICTED
+    assert _one(claims, "L2", "depth 20, plain")["verdict"] == CONTRADICTED
+    assert _one(claims, "L3", "depth 20, residual")["verdict"] == CONTRADICTED
+
+
+def test_switching_correlation_both_ways():
+    for value, expected in ((0.8, SUPPORTED), (-0.8, CONTRADICTED)):
+        stats = {("switch_rho", a, d, 10): value for a in ("plain", "residual") for d in DEPTHS}
+        claims = _verdicts(_grid(stats=stats))
+        assert _one(claims, "T2", "residual, all depths")["verdict"] == expected
+
+
+def _sweep(dead_narrow, dead_wide, slope_narrow, slope_wide):
+    rows = []
+    for width, dead, slope in ((2, dead_narrow, slope_narrow), (32, dead_wide, slope_wide)):
+        for init in range(5):
+            base = {"dataset": "digits", "arch": "plain", "depth": 56, "width": width, "init": init}
+            rows.append({**base, "statistic": "dead_fraction_branch", "value": dead + 0.01 * init})
+            rows.append({**base, "statistic": "signal_slope", "value": slope + 0.01 * init})
+    return pd.DataFrame(rows)
+
+
+def test_width_claims_both_ways():
+    runs, epochs, net = _grid()
+    tables = {"survival": _survival(0.25, 1.0), "runs": runs, "epochs": epochs, "network_runs": net}
+    for sweep, expected in (
+        (_sweep(0.5, 0.05, 2.0, 0.2), SUPPORTED),
+        (_sweep(0.05, 0.5, 0.2, 2.0), CONTRADICTED),
+    ):
+        claims = evaluate({**tables, "width_sweep": sweep}, RULES)
+        assert _one(claims, "W1", "plain-56")["verdict"] == expected
+        assert _one(claims, "W2", "plain-56")["verdict"] == expected

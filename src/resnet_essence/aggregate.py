@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from .stats import bounded_mean_ci, mean_ci
 
@@ -130,7 +131,39 @@ def _site_statistics(relu: pd.DataFrame, bn: pd.DataFrame) -> dict[str, float]:
     return values
 
 
-def network_runs(layers: pd.DataFrame, shatter: pd.DataFrame) -> pd.DataFrame:
+def _probe_statistics(run: pd.DataFrame) -> dict[str, float]:
+    """A run's probes at one epoch, per network: means per site, the switching correlation, the
+    lesion errors (probes.py says what each probe measures)."""
+    values: dict[str, float] = {}
+    redundancy = run[run["probe"] == "redundancy"]
+    for (site, statistic), rows in redundancy.groupby(["site", "statistic"], sort=True):
+        values[f"{statistic}_{site}"] = rows["value"].mean()
+    units = run[run["probe"] == "linear_units"]
+    if len(units):
+        wide = units[units["layer_index"] >= 0].pivot_table(
+            index="layer_index", columns="statistic", values="value"
+        )
+        pair = wide[["switching_fraction", "delta_loss_linear_layer"]].dropna()
+        if len(pair) > 2 and pair.nunique().min() > 1:
+            rho = sps.spearmanr(pair["switching_fraction"], pair["delta_loss_linear_layer"])
+            values["switch_rho"] = float(rho.statistic)
+        overall = units[units["layer_index"] < 0].set_index("statistic")["value"]
+        values.update({k: float(v) for k, v in overall.items()})
+    lesion = run[run["probe"] == "lesion"]
+    if len(lesion):
+        values["intact_error"] = float(
+            lesion.loc[lesion["statistic"] == "intact_error", "value"].mean()
+        )
+        single = lesion[lesion["statistic"] == "lesion_error"]["value"]
+        values["lesion_error_mean"] = float(single.mean()) if len(single) else np.nan
+        for row in lesion[lesion["statistic"] == "k_deleted_error"].itertuples():
+            values[f"k_deleted_error_{int(row.layer_index)}"] = float(row.value)
+    return values
+
+
+def network_runs(
+    layers: pd.DataFrame, shatter: pd.DataFrame, probes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per run and snapshot epoch, the network-level statistics in long form.
 
     - ``grad_ratio``/``grad_slope``: the depth profile (:func:`depth_profile`) of the
@@ -140,7 +173,10 @@ def network_runs(layers: pd.DataFrame, shatter: pd.DataFrame) -> pd.DataFrame:
     - ``inactive_fraction_<site>``, ``dead_fraction_<site>``: how often the ReLUs of one site
       output 0, and the share of their units that never fire (sites are never pooled);
     - ``response_median``/``response_logmean``: the BatchNorm output std over a net's blocks;
-    - ``autocorrelation_lag1``: shattering at the smallest lag, mean over the paths.
+    - ``autocorrelation_lag1``: shattering at the smallest lag, mean over the paths;
+    - from the probes: ``pr_per_channel_<site>``, ``relu_r2_<site>``, ``switch_rho``,
+      ``always_active_logit_change``, ``always_active_delta_loss``, ``intact_error``,
+      ``lesion_error_mean``, ``k_deleted_error_<k>`` (:func:`_probe_statistics`).
     """
     rows = []
     for key, run in layers.groupby([*RUN_KEYS, "epoch"], sort=True):
@@ -151,6 +187,11 @@ def network_runs(layers: pd.DataFrame, shatter: pd.DataFrame) -> pd.DataFrame:
         signal = signal.sort_values("layer_index")["signal_grad_rms"]
         values["signal_ratio"], values["signal_slope"] = depth_profile(signal)
         values.update(_site_statistics(run[run["kind"] == "relu"], run[run["kind"] == "bn"]))
+        if probes is not None and len(probes):
+            mask = np.ones(len(probes), dtype=bool)
+            for column, value in zip([*RUN_KEYS, "epoch"], key, strict=True):
+                mask &= (probes[column] == value).to_numpy()
+            values.update(_probe_statistics(probes[mask]))
         base = dict(zip([*RUN_KEYS, "epoch"], key, strict=True))
         rows.extend({**base, "statistic": k, "value": float(v)} for k, v in values.items())
     out = pd.DataFrame(rows, columns=[*RUN_KEYS, "epoch", "statistic", "value"])
@@ -188,6 +229,13 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
     return _summarise(
         long, [*GROUP_KEYS, "epoch", "kind", "layer_index", "layer", "site", "statistic"], "value"
     )
+
+
+def probe_table(probes: pd.DataFrame) -> pd.DataFrame:
+    """Per layer over seeds: the probes of probes.py, one row per (group, epoch, probe, layer,
+    statistic)."""
+    keys = [*GROUP_KEYS, "epoch", "probe", "layer_index", "layer", "site", "statistic"]
+    return _summarise(probes.fillna({"site": ""}), keys, "value")
 
 
 def shattering_table(shatter: pd.DataFrame) -> pd.DataFrame:

@@ -271,6 +271,103 @@ CLAIMS: tuple[Claim, ...] = (
         False,
     ),
     Claim(
+        "M1",
+        "A residual branch's ReLU sees more redundant information than a plain layer's",
+        "essay (taking the identity part out raises the redundancy of the rest)",
+        "participation ratio per channel of the branch-ReLU input (low: redundant), residual "
+        "(or preact) minus plain",
+        _BOTH_TRAIN + ", at initialisation and at the end",
+        "< 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "M2",
+        "A residual branch's ReLU loses less of what it sees than a plain layer's",
+        "essay",
+        "ridge R^2 of the branch-ReLU input from its output (1: nothing lost), residual (or "
+        "preact) minus plain",
+        _BOTH_TRAIN + ", at initialisation and at the end",
+        "> 0",
+        "empirical",
+        True,
+    ),
+    Claim(
+        "T1",
+        "A nonlinearity that all information passes through acts as a linear map",
+        "essay, tip 1",
+        "largest logit change on the probe images when every always-active unit becomes linear, "
+        "relative to the largest logit",
+        "every trained net",
+        "at most exact_tolerance",
+        "theorem",
+        False,
+    ),
+    Claim(
+        "T2",
+        "Making a ReLU layer linear costs more the more of its units switch",
+        "essay, tip 1",
+        "Spearman correlation over layers between the switching fraction and the held-out loss "
+        "change when the layer becomes linear, mean over runs",
+        "each arch, all depths",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "L1",
+        "Deleting one block hurts a residual net less than a plain one",
+        "Veit et al. 2016, Figs. 3-4",
+        "test error with one block deleted (mean over deletable blocks), residual (or preact) "
+        "minus plain",
+        _BOTH_TRAIN,
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "L2",
+        "A plain net collapses to chance when one block is deleted",
+        "Veit et al. 2016, Fig. 3",
+        "test error with one block deleted (mean over deletable blocks) minus chance_fraction "
+        "of chance error",
+        "every depth where the plain net trains",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "L3",
+        "A residual net degrades smoothly: one deleted block leaves it far from chance",
+        "Veit et al. 2016, Fig. 3",
+        "test error with one block deleted (mean over deletable blocks) minus chance_fraction "
+        "of chance error, residual and preact",
+        "every depth where the net trains",
+        "< 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "W1",
+        "Wider layers have fewer dead units at initialisation",
+        "essay, tip 2; Lu et al. 2019",
+        "dead branch-ReLU units, narrowest minus widest net",
+        "each arch, at the deepest depth (width sweep, configs/no_batchnorm.yaml)",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
+        "W2",
+        "Wider layers attenuate the backward signal less at initialisation",
+        "essay, tip 2; Lu et al. 2019",
+        "vanishing (max(0, slope of the backward signal)), narrowest minus widest net",
+        "each arch, at the deepest depth (width sweep)",
+        "> 0",
+        "empirical",
+        False,
+    ),
+    Claim(
         "6",
         "Residual nets converge faster",
         "essay",
@@ -837,6 +934,126 @@ def bottleneck_tests(runs: pd.DataFrame, rules: Rules) -> list[_Test]:
     return tests
 
 
+def _mechanism_tests(grid: _Grid, depth: int) -> list[_Test]:
+    """M1, M2 (redundancy at the branch ReLU), L1-L3 (lesions) at one depth."""
+    r = grid.rules
+    tests = []
+    chance = 1.0 - 1.0 / float(grid.runs["num_classes"].iloc[0])
+    threshold = r.chance_fraction * chance
+    for arch in ("residual", "preact"):
+        if arch not in grid.archs:
+            continue
+        why_not = grid.trains((arch, depth), ("plain", depth))
+        for claim_id, statistic in (("M1", "pr_per_channel_branch"), ("M2", "relu_r2_branch")):
+            for epoch in (grid.first, grid.last):
+                tests.append(
+                    _Test(
+                        claim_id,
+                        f"depth {depth}, epoch {epoch}, {arch}",
+                        f"{arch}-{depth} minus plain-{depth}",
+                        None
+                        if why_not
+                        else compare(
+                            grid.stat(arch, depth, statistic, epoch),
+                            grid.stat("plain", depth, statistic, epoch),
+                        ),
+                        why_not,
+                    )
+                )
+        tests.append(
+            _Test(
+                "L1",
+                f"depth {depth}, {arch}",
+                f"{arch}-{depth} minus plain-{depth}, test error with one block deleted",
+                None
+                if why_not
+                else compare(
+                    grid.stat(arch, depth, "lesion_error_mean", grid.last),
+                    grid.stat("plain", depth, "lesion_error_mean", grid.last),
+                    0.0,
+                    grid.n_images("n_test"),
+                ),
+                why_not,
+            )
+        )
+    for arch, claim_id in (("plain", "L2"), ("residual", "L3"), ("preact", "L3")):
+        if arch not in grid.archs:
+            continue
+        why_not = grid.trains((arch, depth))
+        errors = grid.stat(arch, depth, "lesion_error_mean", grid.last)
+        tests.append(
+            _Test(
+                claim_id,
+                f"depth {depth}, {arch}",
+                f"{arch}-{depth}: mean {np.mean(errors) if len(errors) else math.nan:.3f} against "
+                f"{threshold:.3f} ({r.chance_fraction:g} of chance error)",
+                None if why_not else contrast([errors], [1.0], threshold, grid.n_images("n_test")),
+                why_not,
+            )
+        )
+    return tests
+
+
+def _linear_unit_tests(grid: _Grid) -> list[_Test]:
+    """T2 per arch, all depths pooled (one Spearman correlation per run)."""
+    tests = []
+    for arch in sorted(grid.archs):
+        rho = np.concatenate(
+            [grid.stat(arch, d, "switch_rho", grid.last) for d in sorted(set(grid.runs["depth"]))]
+        )
+        tests.append(
+            _Test(
+                "T2",
+                f"{arch}, all depths",
+                f"{arch}: mean Spearman correlation over {len(rho)} runs",
+                contrast([rho], [1.0], 0.0),
+            )
+        )
+    return tests
+
+
+def width_tests(sweep: pd.DataFrame | None) -> list[_Test]:
+    """W1, W2 from the width sweep at initialisation (one row per width, init and statistic)."""
+    if sweep is None or sweep.empty:
+        return []
+    tests = []
+    for arch, rows in sweep.groupby("arch", sort=True):
+        narrow, wide = rows["width"].min(), rows["width"].max()
+
+        def values(width, statistic, rows=rows):
+            v = rows[(rows["width"] == width) & (rows["statistic"] == statistic)]["value"]
+            return v.to_numpy(dtype=float)
+
+        for claim_id, statistic, transform in (
+            ("W1", "dead_fraction_branch", lambda v: v),
+            ("W2", "signal_slope", lambda v: np.maximum(v, 0.0)),
+        ):
+            tests.append(
+                _Test(
+                    claim_id,
+                    f"{arch}-{int(rows['depth'].iloc[0])}",
+                    f"width {narrow} minus width {wide}",
+                    compare(
+                        transform(values(narrow, statistic)), transform(values(wide, statistic))
+                    ),
+                )
+            )
+    return tests
+
+
+def linear_unit_checks(net_runs: pd.DataFrame, rules: Rules) -> list[Verdict]:
+    """T1, a theorem checked on every trained net: always-active units made linear leave the
+    output on the probe images unchanged (to float tolerance)."""
+    rows = net_runs[net_runs["statistic"] == "always_active_logit_change"]
+    if rows.empty:
+        return []
+    worst = float(rows["value"].max())
+    nan = math.nan
+    verdict = SANITY_PASSED if worst <= rules.exact_tolerance else SANITY_FAILED
+    measure = f"largest relative logit change over {len(rows)} trained nets"
+    return [Verdict("T1", "every trained net", measure, worst, nan, nan, nan, nan, verdict, "")]
+
+
 def network_tests(
     runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules
 ) -> list[_Test]:
@@ -861,6 +1078,10 @@ def network_tests(
         if {"plain", "residual"} <= grid.archs:
             for depth in depths:
                 tests += _depth_tests(grid, depth)
+        if "plain" in grid.archs and "lesion_error_mean" in set(grid.net["statistic"]):
+            for depth in depths:
+                tests += _mechanism_tests(grid, depth)
+            tests += _linear_unit_tests(grid)
         if {"preact", "residual"} <= grid.archs:
             for depth in depths:
                 tests += _preact_tests(grid, depth)
@@ -914,12 +1135,14 @@ def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
     """Every verdict of the run, as the claims table (claims.csv).
 
     ``tables``: ``survival`` and ``blocks`` (collapse), ``runs``, ``epochs`` and
-    ``network_runs`` (the 6n+2 nets), optionally ``bottleneck_runs``. One Holm family holds
-    every network comparison.
+    ``network_runs`` (the 6n+2 nets), optionally ``bottleneck_runs`` and ``width_sweep``. One
+    Holm family holds every network comparison.
     """
     verdicts = collapse_verdicts(tables["survival"], tables.get("blocks"), rules)
+    verdicts += linear_unit_checks(tables["network_runs"], rules)
     tests = network_tests(tables["runs"], tables["epochs"], tables["network_runs"], rules)
     tests += bottleneck_tests(tables.get("bottleneck_runs"), rules)
+    tests += width_tests(tables.get("width_sweep"))
     verdicts += decide(tests, rules)
     return claims_table(verdicts)
 

@@ -436,6 +436,115 @@ def bottleneck_errors(ax, bottleneck: pd.DataFrame | None) -> None:
     ax.legend(frameon=False, fontsize=4.5)
 
 
+def branch_probe_profile(ax, probes: pd.DataFrame | None, statistic: str, ylabel: str) -> None:
+    """A probe of the branch ReLU in each block of the deepest nets, at the end (claims M1, M2)."""
+    if probes is None or probes.empty:
+        _empty(ax, "no probes in this run")
+        return
+    depth = _deepest(probes)
+    data = probes[
+        (probes["depth"] == depth)
+        & (probes["statistic"] == statistic)
+        & (probes["site"] == "branch")
+        & (probes["epoch"] == probes["epoch"].max())
+    ]
+    for arch, rows in data.groupby("arch", sort=True):
+        r = rows.sort_values("layer_index")
+        _band(ax, np.arange(1, len(r) + 1), r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], arch)
+    ax.set_xlabel(f"block (input → output), depth {depth}")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize=4.5)
+
+
+def redundancy_profile(ax, probes: pd.DataFrame | None) -> None:
+    branch_probe_profile(ax, probes, "pr_per_channel", "effective dimension per channel")
+    ax.set_title("redundancy at the branch ReLU")
+
+
+def relu_loss_profile(ax, probes: pd.DataFrame | None) -> None:
+    branch_probe_profile(ax, probes, "relu_r2", "input recoverable from output (R²)")
+    ax.set_title("what the branch ReLU keeps")
+
+
+def lesion_curves(ax, probes: pd.DataFrame | None) -> None:
+    """Veit et al.: test error against the number of blocks deleted, deepest nets (L1-L3)."""
+    if probes is None or probes.empty:
+        _empty(ax, "no probes in this run")
+        return
+    depth = _deepest(probes)
+    data = probes[(probes["depth"] == depth) & (probes["probe"] == "lesion")]
+    for arch, rows in data.groupby("arch", sort=True):
+        intact = rows[rows["statistic"] == "intact_error"]
+        curve = rows[rows["statistic"] == "k_deleted_error"].sort_values("layer_index")
+        k = [0, *curve["layer_index"]]
+        _band(
+            ax,
+            k,
+            100 * np.r_[intact["mean"].to_numpy(), curve["mean"].to_numpy()],
+            100 * np.r_[intact["lo"].to_numpy(), curve["lo"].to_numpy()],
+            100 * np.r_[intact["hi"].to_numpy(), curve["hi"].to_numpy()],
+            ARCH_COLORS[arch],
+            arch,
+            bounds=(0, 100),
+        )
+    ax.set_xlabel(f"blocks deleted at random, depth {depth}")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("lesions")
+    ax.legend(frameon=False, fontsize=4.5)
+
+
+def linear_unit_scatter(ax, probes: pd.DataFrame | None) -> None:
+    """Tip 1: held-out loss change when a whole ReLU layer becomes linear, against the share of
+    its units that switch (every layer of the deepest nets, mean over seeds; claim T2)."""
+    if probes is None or probes.empty:
+        _empty(ax, "no probes in this run")
+        return
+    depth = _deepest(probes)
+    data = probes[(probes["depth"] == depth) & (probes["probe"] == "linear_units")]
+    for arch, rows in data.groupby("arch", sort=True):
+        wide = rows.pivot_table(index="layer_index", columns="statistic", values="mean")
+        if {"switching_fraction", "delta_loss_linear_layer"} <= set(wide.columns):
+            ax.scatter(
+                wide["switching_fraction"],
+                wide["delta_loss_linear_layer"],
+                s=4,
+                color=ARCH_COLORS[arch],
+                label=arch,
+                linewidths=0,
+            )
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("units that switch (fraction)")
+    ax.set_ylabel("held-out loss change, layer made linear")
+    ax.set_title(f"linear units (depth {depth})")
+    ax.legend(frameon=False, fontsize=4.5)
+
+
+def width_panel(ax, sweep: pd.DataFrame | None) -> None:
+    """Tip 2 at initialisation: dead branch units against width (claim W1)."""
+    ax.set_title("dead units against width (init)")
+    if sweep is None or sweep.empty:
+        _empty(ax, "no width sweep in this run\n(configs/no_batchnorm.yaml has one)")
+        return
+    data = sweep[sweep["statistic"] == "dead_fraction_branch"]
+    for arch, rows in data.groupby("arch", sort=True):
+        summary = rows.groupby("width")["value"].agg(["mean", "min", "max"]).reset_index()
+        _errorbar(
+            ax,
+            summary["width"],
+            summary["mean"],
+            summary["min"],
+            summary["max"],
+            (0, 1),
+            color=ARCH_COLORS[arch],
+            marker="o",
+            label=f"{arch}-{int(rows['depth'].iloc[0])} (range over inits)",
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("first-stage width")
+    ax.set_ylabel("dead branch units (fraction)")
+    ax.legend(frameon=False, fontsize=4.5)
+
+
 # Every panel drawn on one Axes, in reading order; its letter comes from its place here, so the
 # letters are unique and run in order. The main figure puts the collapse examples on top.
 PANELS = {
@@ -450,6 +559,11 @@ PANELS = {
     "responses": lambda ax, t: response_profile(ax, t["layers"]),
     "shattering": lambda ax, t: shattered_gradients(ax, t["networks"]),
     "bottleneck": lambda ax, t: bottleneck_errors(ax, t.get("bottleneck")),
+    "redundancy": lambda ax, t: redundancy_profile(ax, t.get("probes")),
+    "relu_loss": lambda ax, t: relu_loss_profile(ax, t.get("probes")),
+    "linear_units": lambda ax, t: linear_unit_scatter(ax, t.get("probes")),
+    "lesions": lambda ax, t: lesion_curves(ax, t.get("probes")),
+    "width": lambda ax, t: width_panel(ax, t.get("width_sweep")),
 }
 COLLAPSE_PANEL = "collapse"
 LETTERS = {

@@ -114,7 +114,7 @@ def contrast(
     samples = [_finite(x) for x in samples]
     sizes = [len(x) for x in samples]
     n_a = sizes[0]
-    n_b = sizes[1] if len(sizes) > 1 else 0
+    n_b = sizes[1] if len(sizes) > 1 else sizes[0]  # a one-sample test has one side
     if min(sizes) == 0:
         return Comparison(math.nan, math.nan, math.nan, math.nan, null, n_a, n_b)
     effect = float(sum(w * x.mean() for w, x in zip(weights, samples, strict=True)))

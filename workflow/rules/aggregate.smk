@@ -7,6 +7,7 @@ TABLES = [
     "network_runs",
     "networks",
     "shattering",
+    "probes",
     "trace",
     "bottleneck_runs",
     "bottleneck",
@@ -20,6 +21,7 @@ rule aggregate:
         traces=runs(f"{RUN}/trace.csv"),
         layers=runs(f"{STATS}.csv"),
         shattering=runs(f"{STATS}.shattering.csv"),
+        probes=runs(f"{STATS}.probes.csv"),
         bottleneck_summaries=bottleneck_runs(f"{BOTTLENECK_RUN}/summary.json"),
         bottleneck_metrics=bottleneck_runs(f"{BOTTLENECK_RUN}/metrics.csv"),
     output:

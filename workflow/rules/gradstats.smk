@@ -6,6 +6,7 @@ rule gradstats:
     output:
         layers=f"{STATS}.csv",
         shattering=f"{STATS}.shattering.csv",
+        probes=f"{STATS}.probes.csv",
     log:
         "results/logs/gradstats/{dataset}/{arch}-{depth}/seed{seed}.log",
     benchmark:
@@ -15,5 +16,6 @@ rule gradstats:
     threads: config["jobs"]["threads"]
     params:
         cfg=config["gradstats"],
+        probes=config["probes"],
     script:
         "../../scripts/gradstats.py"

@@ -2,7 +2,11 @@ rule figure:
     input:
         tables=expand(
             "results/tables/{name}.csv",
-            name=["final", "curves", "layers", "networks", "bottleneck"],
+            name=["final", "curves", "layers", "networks", "bottleneck", "probes"],
+        ),
+        width_sweep=expand(
+            "results/tables/{dataset}-width_sweep.csv",
+            dataset=config["dataset"] if config["probes"]["widths"] else [],
         ),
         survival="results/collapse/survival.csv",
         blocks="results/collapse/blocks.csv",
@@ -47,6 +51,10 @@ rule report:
         ),
         survival="results/collapse/survival.csv",
         blocks="results/collapse/blocks.csv",
+        width_sweep=expand(
+            "results/tables/{dataset}-width_sweep.csv",
+            dataset=config["dataset"] if config["probes"]["widths"] else [],
+        ),
         figure="results/figures/main.png",
         benchmarks=[
             "results/benchmarks/collapse/collapse.tsv",

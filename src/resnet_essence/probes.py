@@ -1,0 +1,391 @@
+"""The essay's mechanism, measured inside a network: redundancy, linear units, lesions.
+
+All probes read a trained (or initial) 6n+2 network as a function, in eval mode (at
+initialisation the BatchNorm running statistics are first estimated on the probe batch, as
+gradstats does), and never retrain it.
+
+``redundancy``
+    For every ReLU, on the probe batch: the participation ratio of the channel covariance of its
+    input, (sum lambda)^2 / sum lambda^2, divided by the number of channels C (effective dimension
+    per channel: 1 when every channel carries its own information, 1/C when all carry the same:
+    low means redundant), and the share of its input that survives it: the R^2 of a ridge
+    regression of the input from the output, fitted on half the probe images and scored on the
+    other half (1: nothing lost; 0: nothing recoverable).
+``linear units`` (the essay's tip 1: a nonlinearity everything passes through is linear)
+    Per ReLU layer, the fraction of units (channels) active at every position of every probe
+    image, and the fraction that switch (active somewhere, inactive elsewhere). Replacing exactly
+    the always-active units by the identity, everywhere at once, cannot change the output on the
+    probe images (checked to float tolerance); replacing a whole layer's ReLU by the identity
+    changes the loss on held-out test images by an amount the switching units explain.
+``lesions`` (Veit et al. 2016)
+    Delete one block at a time (a residual block keeps its shortcut; a plain block can only go
+    where its input and output shapes agree) and measure the test error; then delete k random
+    blocks together, k = 1..K.
+
+Each probe returns tidy rows: ``probe``, ``epoch``, ``layer_index``, ``layer``, ``site``,
+``statistic``, ``value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .gradstats import calibrate_batchnorm
+from .models import BasicBlock, CifarNet
+
+MAX_ROWS = 4096  # feature vectors per ReLU for the covariance and the regression
+
+
+# -- pure measures -------------------------------------------------------------------------------
+def participation_ratio(features: torch.Tensor) -> float:
+    """(sum lambda)^2 / sum lambda^2 of the covariance of ``features`` (rows: samples)."""
+    x = features.double()
+    x = x - x.mean(dim=0, keepdim=True)
+    cov = x.T @ x / max(1, len(x) - 1)
+    trace = torch.trace(cov)
+    squares = (cov * cov).sum()  # sum of squared eigenvalues of a symmetric matrix
+    if squares <= 0:
+        return float("nan")
+    return float(trace * trace / squares)
+
+
+def ridge_r2(inputs: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-6) -> float:
+    """R^2 of ``targets`` predicted linearly (with intercept) from ``inputs``.
+
+    Fitted on the even rows, scored on the odd ones. ``ridge`` is relative to the mean variance
+    of the inputs, so the penalty does not depend on their scale.
+    """
+    x, y = inputs.double(), targets.double()
+    fit_x, fit_y, test_x, test_y = x[0::2], y[0::2], x[1::2], y[1::2]
+    mean_x, mean_y = fit_x.mean(0, keepdim=True), fit_y.mean(0, keepdim=True)
+    a, b = fit_x - mean_x, fit_y - mean_y
+    gram = a.T @ a
+    penalty = ridge * max(float(torch.trace(gram)) / max(1, gram.shape[0]), 1e-12)
+    weights = torch.linalg.solve(
+        gram + penalty * torch.eye(gram.shape[0], dtype=gram.dtype), a.T @ b
+    )
+    predicted = (test_x - mean_x) @ weights + mean_y
+    total = ((test_y - test_y.mean(0, keepdim=True)) ** 2).sum()
+    if total <= 0:
+        return float("nan")
+    return float(1.0 - ((test_y - predicted) ** 2).sum() / total)
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B*H*W, C), image by image, at most MAX_ROWS rows (evenly spaced)."""
+    rows = t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])
+    if len(rows) > MAX_ROWS:
+        rows = rows[torch.linspace(0, len(rows) - 1, MAX_ROWS).long()]
+    return rows
+
+
+# -- the network in pieces -----------------------------------------------------------------------
+class Segments:
+    """A CifarNet as stem, blocks and head, with the input of each piece kept, so that a change
+    inside piece s needs only pieces s.. to be run again."""
+
+    def __init__(self, model: CifarNet) -> None:
+        self.model = model
+        blocks = model.blocks()
+        self.pieces: list[Callable[[torch.Tensor], torch.Tensor]] = [
+            model.stem,
+            *blocks,
+            model.head,
+        ]
+        members = [
+            {id(m) for m in (model.conv1, model.bn1, model.relu1)},
+            *[{id(m) for m in block.modules()} for block in blocks],
+            {id(m) for m in (model.bn_final, model.relu_final, model.pool, model.fc)},
+        ]
+        self.piece_of = {key: index for index, keys in enumerate(members) for key in keys}
+
+    @torch.no_grad()
+    def inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The input of every piece, and the logits last."""
+        out = [x]
+        for piece in self.pieces:
+            out.append(piece(out[-1]))
+        return out
+
+    @torch.no_grad()
+    def run_from(self, start: int, inputs: list[torch.Tensor]) -> torch.Tensor:
+        h = inputs[start]
+        for piece in self.pieces[start:]:
+            h = piece(h)
+        return h
+
+
+@contextmanager
+def replaced(model: nn.Module, old: nn.Module, new: nn.Module) -> Iterator[None]:
+    """Put ``new`` where ``old`` sits in ``model`` for the block, then put ``old`` back."""
+    places = [
+        (parent, name)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if child is old
+    ]
+    for parent, name in places:
+        setattr(parent, name, new)
+    try:
+        yield
+    finally:
+        for parent, name in places:
+            setattr(parent, name, old)
+
+
+class PartialReLU(nn.Module):
+    """ReLU on the channels where ``linear`` is False, the identity on the others."""
+
+    def __init__(self, linear: torch.Tensor) -> None:
+        super().__init__()
+        self.linear = linear.view(1, -1, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(self.linear, x, F.relu(x))
+
+
+class Lesioned(nn.Module):
+    """A block deleted: a residual block keeps only its shortcut, a plain block passes x on."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.shortcut = block.shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x)
+
+
+def deletable(model: CifarNet) -> list[int]:
+    """Indices of the blocks a lesion can remove: every residual or pre-activation block, and
+    the plain blocks whose input and output shapes agree."""
+    out = []
+    for index, block in enumerate(model.blocks()):
+        plain = isinstance(block, BasicBlock) and not block.residual
+        if plain and (
+            block.conv1.stride != (1, 1) or block.conv1.in_channels != block.conv1.out_channels
+        ):
+            continue
+        out.append(index)
+    return out
+
+
+def _error_and_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    return float((logits.argmax(1) != y).float().mean()), float(F.cross_entropy(logits, y))
+
+
+# -- the probes ----------------------------------------------------------------------------------
+@torch.no_grad()
+def redundancy(model: CifarNet, x: torch.Tensor, epoch: int) -> list[dict]:
+    """Per ReLU: participation ratio per channel of its input, and ridge R^2 of input from
+    output (module docstring)."""
+    seen: list[tuple[str, str, torch.Tensor, torch.Tensor]] = []
+    handles = []
+    for name, site, module in model.relu_sites():
+
+        def hook(_m, inputs, output, name=name, site=site):
+            seen.append((name, site, _rows(inputs[0]), _rows(output)))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    rows = []
+    for index, (name, site, pre, post) in enumerate(seen):
+        base = {"probe": "redundancy", "epoch": epoch, "layer_index": index, "layer": name}
+        base["site"] = site
+        pr = participation_ratio(pre) / pre.shape[1]
+        rows.append({**base, "statistic": "pr_per_channel", "value": pr})
+        rows.append({**base, "statistic": "relu_r2", "value": ridge_r2(post, pre)})
+    return rows
+
+
+@torch.no_grad()
+def linear_units(
+    model: CifarNet,
+    probe_x: torch.Tensor,
+    held_x: torch.Tensor,
+    held_y: torch.Tensor,
+    epoch: int,
+) -> list[dict]:
+    """Tip 1 on one network (module docstring): per layer the always-active, switching and dead
+    fractions and the held-out loss change when the whole layer becomes linear; then every
+    always-active unit made linear at once: the largest logit change on the probe images
+    (``layer_index`` -1) and the held-out loss change."""
+    always, ever = {}, {}
+    handles = []
+    for _, _, module in model.relu_sites():
+
+        def hook(m, inputs, output):
+            active = (inputs[0] > 0).transpose(0, 1).flatten(1)
+            always[id(m)] = active.all(dim=1)
+            ever[id(m)] = active.any(dim=1)
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        probe_logits = model(probe_x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    segments = Segments(model)
+    held = segments.inputs(held_x)
+    _, base_loss = _error_and_loss(held[-1], held_y)
+    rows = []
+    for index, (name, site, module) in enumerate(model.relu_sites()):
+        on, any_on = always[id(module)], ever[id(module)]
+        base = {"probe": "linear_units", "epoch": epoch, "layer_index": index, "layer": name}
+        base["site"] = site
+        with replaced(model, module, nn.Identity()):
+            logits = segments.run_from(segments.piece_of[id(module)], held)
+        values = {
+            "always_active_fraction": float(on.float().mean()),
+            "switching_fraction": float((any_on & ~on).float().mean()),
+            "dead_fraction": float((~any_on).float().mean()),
+            "delta_loss_linear_layer": _error_and_loss(logits, held_y)[1] - base_loss,
+        }
+        rows.extend({**base, "statistic": k, "value": v} for k, v in values.items())
+    swaps = {m: PartialReLU(always[id(m)]) for _, _, m in model.relu_sites()}
+    with _all_replaced(model, swaps):
+        changed = model(probe_x)
+        held_logits = model(held_x)
+    base = {"probe": "linear_units", "epoch": epoch, "layer_index": -1, "layer": "all"}
+    base["site"] = "all"
+    scale = float(probe_logits.abs().max().clamp_min(1e-12))
+    change = float((changed - probe_logits).abs().max()) / scale
+    rows.append({**base, "statistic": "always_active_logit_change", "value": change})
+    delta = _error_and_loss(held_logits, held_y)[1] - base_loss
+    rows.append({**base, "statistic": "always_active_delta_loss", "value": delta})
+    return rows
+
+
+@contextmanager
+def _all_replaced(model: nn.Module, swaps: dict[nn.Module, nn.Module]) -> Iterator[None]:
+    with _nested([replaced(model, old, new) for old, new in swaps.items()]):
+        yield
+
+
+@contextmanager
+def _nested(managers: list) -> Iterator[None]:
+    if not managers:
+        yield
+        return
+    with managers[0], _nested(managers[1:]):
+        yield
+
+
+@torch.no_grad()
+def lesions(
+    model: CifarNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epoch: int,
+    max_deleted: int,
+    draws: int,
+    seed: int,
+) -> list[dict]:
+    """Veit et al.: test error with one block deleted (each deletable block in turn), and with
+    k random deletable blocks deleted together (k = 1..max_deleted, ``draws`` draws each);
+    ``layer_index`` is the block, or k for ``k_deleted_error``."""
+    blocks = model.blocks()
+    candidates = deletable(model)
+    segments = Segments(model)
+    inputs = segments.inputs(x)
+    base = {"probe": "lesion", "epoch": epoch, "site": ""}
+    intact = _error_and_loss(inputs[-1], y)[0]
+    rows = [
+        {**base, "layer_index": -1, "layer": "none", "statistic": "intact_error", "value": intact}
+    ]
+    for index in candidates:
+        with replaced(model, blocks[index], Lesioned(blocks[index])):
+            error = _error_and_loss(segments.run_from(index + 1, inputs), y)[0]
+        rows.append(
+            {**base, "layer_index": index, "layer": f"block{index}", "statistic": "lesion_error"}
+            | {"value": error}
+        )
+    rng = np.random.default_rng(seed)
+    for k in range(1, min(max_deleted, len(candidates)) + 1):
+        errors = []
+        for _ in range(draws):
+            chosen = sorted(rng.choice(candidates, size=k, replace=False))
+            swaps = {blocks[i]: Lesioned(blocks[i]) for i in chosen}
+            with _all_replaced(model, swaps):
+                errors.append(_error_and_loss(segments.run_from(chosen[0] + 1, inputs), y)[0])
+        rows.append(
+            {**base, "layer_index": k, "layer": f"{k} blocks", "statistic": "k_deleted_error"}
+            | {"value": float(np.mean(errors))}
+        )
+    return rows
+
+
+def probe_snapshots(
+    model: CifarNet,
+    snapshots: dict[int, dict[str, torch.Tensor]],
+    probe_x: torch.Tensor,
+    test_x: torch.Tensor,
+    test_y: torch.Tensor,
+    max_deleted: int,
+    draws: int,
+    seed: int,
+) -> list[dict]:
+    """Redundancy at every snapshot; linear units and lesions on the last one.
+
+    ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the whole
+    test split, whose images after the probe batch are the held-out set of the linear-unit probe.
+    """
+    rows = []
+    held = slice(len(probe_x), None)
+    last = max(snapshots)
+    model.eval()
+    for epoch in sorted(snapshots):
+        model.load_state_dict(snapshots[epoch])
+        if epoch == 0:
+            calibrate_batchnorm(model, probe_x)
+        model.eval()
+        rows += redundancy(model, probe_x, epoch)
+        if epoch == last:
+            rows += linear_units(model, probe_x, test_x[held], test_y[held], epoch)
+            rows += lesions(model, test_x, test_y, epoch, max_deleted, draws, seed)
+    return rows
+
+
+def width_sweep(
+    arch: str,
+    depth: int,
+    widths: list[int],
+    inits: int,
+    norm: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+) -> list[dict]:
+    """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init, the
+    share of dead branch-ReLU units and the slope of the backward signal over the blocks (> 0:
+    it shrinks toward the input). Nothing is trained."""
+    from .aggregate import depth_profile
+    from .gradstats import layer_statistics
+    from .models import NetSpec, build_model
+
+    rows = []
+    for width in widths:
+        for init in range(inits):
+            torch.manual_seed(init)
+            spec = NetSpec(arch, depth, num_classes, x.shape[1], width, "A", norm)
+            model = build_model(spec)
+            calibrate_batchnorm(model, x)
+            table = layer_statistics(model, x, y)
+            relu = table[(table["kind"] == "relu") & (table["site"] == "branch")]
+            signal = table[(table["kind"] == "signal") & table["layer"].str.startswith("block")]
+            _, slope = depth_profile(signal.sort_values("layer_index")["signal_grad_rms"])
+            base = {"arch": arch, "depth": depth, "width": width, "init": init}
+            rows.append(
+                {**base, "statistic": "dead_fraction_branch", "value": relu["dead_fraction"].mean()}
+            )
+            rows.append({**base, "statistic": "signal_slope", "value": slope})
+    return rows

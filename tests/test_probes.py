@@ -1,0 +1,117 @@
+"""The mechanism probes on constructed cases, where the right answer is known."""
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from resnet_essence.gradstats import calibrate_batchnorm
+from resnet_essence.models import NetSpec, build_model
+from resnet_essence.probes import (
+    Lesioned,
+    PartialReLU,
+    deletable,
+    lesions,
+    linear_units,
+    participation_ratio,
+    probe_snapshots,
+    redundancy,
+    replaced,
+    ridge_r2,
+    width_sweep,
+)
+
+
+def test_participation_ratio_of_isotropic_and_rank_one_features():
+    torch.manual_seed(0)
+    channels = 16
+    isotropic = torch.randn(20000, channels)
+    assert participation_ratio(isotropic) / channels == pytest.approx(1.0, abs=0.02)
+    rank_one = torch.randn(5000, 1) * torch.randn(1, channels)
+    assert participation_ratio(rank_one) / channels == pytest.approx(1 / channels, rel=1e-6)
+
+
+def test_ridge_r2_of_an_invertible_and_of_a_constant_map():
+    torch.manual_seed(0)
+    pre = torch.randn(4000, 8)
+    mixing = torch.randn(8, 8) + 3 * torch.eye(8)
+    assert ridge_r2(pre @ mixing, pre) == pytest.approx(1.0, abs=1e-3)
+    constant = torch.ones(4000, 8)
+    assert ridge_r2(constant, pre) == pytest.approx(0.0, abs=0.01)
+    # a ReLU of centred features loses a share: between the two
+    assert 0.2 < ridge_r2(torch.relu(pre), pre) < 0.9
+
+
+def _trained_like(arch: str, depth: int = 14) -> nn.Module:
+    torch.manual_seed(0)
+    model = build_model(NetSpec(arch, depth, in_channels=1, width=4))
+    model.eval()
+    return model
+
+
+def test_always_active_relus_made_linear_change_nothing_on_the_probe_images():
+    model = _trained_like("residual")
+    x = torch.randn(32, 1, 8, 8)
+    # a unit active everywhere: push one channel of every branch BN far above zero, then let
+    # the BNs normalise what they see on x (their outputs near N(bias, 1))
+    for block in model.blocks():
+        block.bn1.bias.data[0] = 50.0
+    calibrate_batchnorm(model, x)
+    model.eval()
+    rows = pd.DataFrame(linear_units(model, x, torch.randn(16, 1, 8, 8), torch.arange(16) % 10, 5))
+    overall = rows[rows["layer_index"] == -1].set_index("statistic")["value"]
+    assert overall["always_active_logit_change"] == 0.0  # exactly: ReLU(z) = z where z > 0
+    branch = rows[(rows["site"] == "branch") & (rows["statistic"] == "always_active_fraction")]
+    widths = [4, 4, 8, 8, 16, 16]
+    assert (branch["value"].to_numpy() >= [1 / w for w in widths]).all()
+    # and one ReLU by hand: the layer's output is unchanged bit for bit
+    relu = model.blocks()[0].relu1
+    before = model(x)
+    always = torch.zeros(4, dtype=torch.bool)
+    always[0] = True
+    with replaced(model, relu, PartialReLU(always)):
+        assert torch.equal(model(x), before)
+    assert model.blocks()[0].relu1 is relu  # put back
+
+
+def test_deleting_a_residual_branch_whose_last_bn_is_zero_changes_nothing():
+    model = _trained_like("residual")
+    x = torch.randn(8, 1, 8, 8)
+    block = model.blocks()[2]
+    nn.init.zeros_(block.bn2.weight)
+    nn.init.zeros_(block.bn2.bias)
+    before = model(x)
+    with replaced(model, block, Lesioned(block)):
+        assert torch.allclose(model(x), before, atol=1e-6)
+    rows = pd.DataFrame(lesions(model, x, torch.arange(8) % 10, 5, max_deleted=2, draws=2, seed=0))
+    single = rows[rows["statistic"] == "lesion_error"].set_index("layer_index")["value"]
+    intact = rows.loc[rows["statistic"] == "intact_error", "value"].iloc[0]
+    assert single[2] == intact
+    assert set(rows.loc[rows["statistic"] == "k_deleted_error", "layer_index"]) == {1, 2}
+
+
+def test_plain_blocks_are_deleted_only_where_the_shapes_agree():
+    assert deletable(_trained_like("plain")) == [0, 1, 3, 5]  # not the first of stages 2 and 3
+    assert deletable(_trained_like("residual")) == list(range(6))
+    assert deletable(_trained_like("preact")) == list(range(6))
+
+
+def test_redundancy_rows_per_relu_and_snapshot_probes():
+    model = _trained_like("preact")
+    x = torch.randn(16, 1, 8, 8)
+    rows = pd.DataFrame(redundancy(model, x, 0))
+    assert set(rows["statistic"]) == {"pr_per_channel", "relu_r2"}
+    assert len(rows) == 2 * len(model.relu_sites())
+    pr = rows[rows["statistic"] == "pr_per_channel"]["value"]
+    assert ((pr > 0) & (pr <= 1 + 1e-9)).all()
+    snapshots = {e: {k: v.clone() for k, v in model.state_dict().items()} for e in (0, 3)}
+    test_x, test_y = torch.randn(24, 1, 8, 8), torch.arange(24) % 10
+    table = pd.DataFrame(probe_snapshots(model, snapshots, test_x[:16], test_x, test_y, 2, 1, 0))
+    assert set(table.groupby("probe")["epoch"].unique().map(tuple)) == {(0, 3), (3,)}
+
+
+def test_width_sweep_rows():
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    rows = pd.DataFrame(width_sweep("plain", 8, [2, 4], 2, "none", x, y, 10))
+    assert len(rows) == 2 * 2 * 2
+    assert set(rows["statistic"]) == {"dead_fraction_branch", "signal_slope"}
