@@ -2,6 +2,9 @@
 # and a report whose verdicts are computed from the data. See README.md.
 
 
+from pathlib import Path
+
+
 configfile: "config.yaml"
 
 
@@ -23,7 +26,9 @@ localrules:
     prepare_data,
     aggregate,
     figure,
+    panels,
     report,
+    publish,
     example,
 
 
@@ -33,3 +38,4 @@ rule all:
         "results/report.md",
         "results/report.html",
         "results/figures/main.png",
+        rules.panels.output,

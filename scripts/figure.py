@@ -1,4 +1,4 @@
-"""Rule figure: the main multi-panel figure and every panel alone, from the tables only.
+"""Rules figure (the main multi-panel figure) and panels (every panel alone), from the tables.
 
 Run it through Snakemake: ``snakemake --cores 1 --forcerun figure results/figures/main.png``.
 """
@@ -19,10 +19,10 @@ log = logging.getLogger("figure")
 
 def save(fig, path) -> None:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, bbox_inches="tight")
+        fig.savefig(tmp)  # constrained layout already fits every label
 
 
-def figure(inputs, main_outputs, panel_dir) -> None:
+def read_tables(inputs) -> dict[str, pd.DataFrame]:
     tables = {Path(path).stem: pd.read_csv(path) for path in inputs["tables"]}
     if tables["bottleneck"].empty:
         tables.pop("bottleneck")
@@ -32,28 +32,29 @@ def figure(inputs, main_outputs, panel_dir) -> None:
         tables["width_sweep"] = pd.concat(pd.read_csv(p) for p in inputs["width_sweep"])
     if (tables["final"]["dataset"] == "cifar10").any():
         tables["paper"] = paper_table()
-    fig = plotting.main_figure(tables)
-    for path in main_outputs:
+    return tables
+
+
+def figure(inputs, outputs) -> None:
+    fig = plotting.main_figure(read_tables(inputs))
+    for path in outputs.values():
         save(fig, path)
         log.info("wrote %s", path)
     plt.close(fig)
-    for file in plotting.PANEL_FILES:
-        fig = plotting.panel_figure(file, tables)
-        save(fig, Path(panel_dir) / f"{file}.png")
+
+
+def panels(inputs, outputs) -> None:
+    tables = read_tables(inputs)
+    for name, path in outputs.items():
+        fig = plotting.panel_figure(name, tables)
+        save(fig, path)
         plt.close(fig)
-    log.info("wrote %d panels to %s", len(plotting.PANEL_FILES), panel_dir)
+    log.info("wrote %d panels", len(outputs))
 
 
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
-    out = snakemake.output
-    run_main(
-        lambda: figure(
-            dict(snakemake.input.items()),
-            [out.png, out.pdf, out.svg],
-            out.panels,
-        ),
-        "figure",
-    )
+    draw = figure if snakemake.rule == "figure" else panels
+    run_main(lambda: draw(dict(snakemake.input.items()), dict(snakemake.output.items())), "figure")
 elif __name__ == "__main__":
     guard_shell(__doc__)

@@ -22,9 +22,16 @@ from resnet_essence.training import Normaliser
 log = logging.getLogger("gradstats")
 
 
-def measure(data_path, snapshots_path, summary_path, cfg, probes_cfg, threads, outputs):
+def measure_all(data_path, snapshots, summaries, cfg, probes_cfg, threads, outputs) -> None:
+    """Every seed of one network and depth, one after the other (the data loaded once)."""
     torch.set_num_threads(threads)
     data = read_dataset(data_path)
+    for index, (snapshots_path, summary_path) in enumerate(zip(snapshots, summaries, strict=True)):
+        files = {name: paths[index] for name, paths in outputs.items()}
+        measure(data, snapshots_path, summary_path, cfg, probes_cfg, files)
+
+
+def measure(data, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
     saved = torch.load(snapshots_path, map_location="cpu", weights_only=False)
     spec = spec_from_dict(saved["spec"])
     model = build_model(spec)
@@ -79,10 +86,10 @@ def measure(data_path, snapshots_path, summary_path, cfg, probes_cfg, threads, o
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
     run_main(
-        lambda: measure(
+        lambda: measure_all(
             snakemake.input.data,
             snakemake.input.snapshots,
-            snakemake.input.summary,
+            snakemake.input.summaries,
             dict(snakemake.params.cfg),
             dict(snakemake.params.probes),
             snakemake.threads,

@@ -1,4 +1,4 @@
-"""Rule train (and train_bottleneck): one network, one seed.
+"""Rules train (one network, one seed) and train_bottleneck (one small network, every seed).
 
 Writes per-epoch metrics (rewritten after every epoch, so a long run can be followed), the
 gradient trace, weight snapshots and the final weights; ``summary.json`` last, since its presence
@@ -22,9 +22,17 @@ log = logging.getLogger("train")
 TRACE_COLUMNS = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]
 
 
-def train(data_path, ids, spec, recipe, job, outputs, checkpoint) -> None:
+def train_all(data_path, runs, spec, recipe, job, outputs) -> None:
+    """Each run in ``runs`` (its ids and checkpoint) in turn; ``outputs`` maps each output name
+    to one path per run."""
     torch.set_num_threads(job["threads"])
     data = read_dataset(data_path)
+    for index, run in enumerate(runs):
+        files = {name: paths[index] for name, paths in outputs.items()}
+        train(data, run["ids"], spec, recipe, job, files, run["checkpoint"])
+
+
+def train(data, ids, spec, recipe, job, outputs, checkpoint) -> None:
     spec = spec_from_dict({**spec, "num_classes": data.num_classes, "in_channels": data.channels})
     cfg = TrainConfig.from_config(recipe, seed=int(ids["seed"]))
     net = f"{ids['arch']}-{ids['depth']}" if "arch" in ids else f"{ids['variant']}-b{ids['width']}"
@@ -36,7 +44,7 @@ def train(data_path, ids, spec, recipe, job, outputs, checkpoint) -> None:
         {name: torch.from_numpy(getattr(data, name)) for name in splits},
         resolve_device(job["device"]),
         checkpoint,
-        data_info={"file": str(data_path), "train": len(data.x_train)},
+        data_info={"name": data.name, "train": len(data.x_train), "test": len(data.x_test)},
         compile_model=job["compile"],
         label=label,
         on_epoch=lambda state: write_csv(outputs["metrics"], pd.DataFrame(state.metrics)),
@@ -69,15 +77,18 @@ def train(data_path, ids, spec, recipe, job, outputs, checkpoint) -> None:
 if "snakemake" in globals():
     setup_logging(snakemake.log[0])
     p = snakemake.params
+    outputs = {
+        name: [paths] if isinstance(paths, str) else list(paths)
+        for name, paths in snakemake.output.items()
+    }
     run_main(
-        lambda: train(
+        lambda: train_all(
             snakemake.input.data,
-            dict(p.ids),
+            list(p.runs),
             dict(p.spec),
             dict(p.recipe),
             {**p.job, "threads": snakemake.threads},
-            dict(snakemake.output.items()),
-            p.checkpoint,
+            outputs,
         ),
         "train",
     )

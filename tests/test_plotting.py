@@ -1,5 +1,6 @@
 import matplotlib.pyplot as plt
 import pandas as pd
+from conftest import ROOT
 
 from resnet_essence import plotting
 from resnet_essence.papers import paper_table
@@ -53,3 +54,8 @@ def test_panel_letters_are_unique_and_in_reading_order():
     letters = [file.split("_", 1)[0] for file in plotting.PANEL_FILES]
     assert letters == sorted(letters) and len(set(letters)) == len(letters)
     assert letters[0] == "a"
+
+
+def test_every_panel_has_its_own_caption_in_the_snakemake_report():
+    captions = sorted(p.stem for p in (ROOT / "workflow/report/panels").glob("*.rst"))
+    assert captions == plotting.PANEL_FILES

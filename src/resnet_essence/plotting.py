@@ -100,6 +100,7 @@ def collapse_examples(fig, spec, examples: pd.DataFrame) -> None:
                 cmap="viridis",
                 s=0.6,
                 linewidths=0,
+                rasterized=True,  # thousands of dots: a bitmap inside the PDF and SVG
             )
             ax.set_aspect("equal", adjustable="datalim")
             ax.set_xticks([])

@@ -337,10 +337,11 @@ def probe_snapshots(
     """Redundancy at every snapshot; linear units and lesions on the last one.
 
     ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the whole
-    test split, whose images after the probe batch are the held-out set of the linear-unit probe.
+    test split, whose next as many images are the held-out set of the linear-unit probe (the
+    lesions use all of it).
     """
     rows = []
-    held = slice(len(probe_x), None)
+    held = slice(len(probe_x), 2 * len(probe_x))
     last = max(snapshots)
     model.eval()
     for epoch in sorted(snapshots):

@@ -41,8 +41,30 @@ def runs(pattern):
     )
 
 
+def seeds_of(pattern):
+    """``pattern`` for every configured seed, its other wildcards left for the rule."""
+    return expand(pattern, seed=config["seeds"], allow_missing=True)
+
+
+def groups(pattern):
+    """``pattern`` for every (dataset, arch, depth) of the configured grid."""
+    return expand(
+        pattern, dataset=config["dataset"], arch=config["archs"], depth=config["depths"]
+    )
+
+
+def bottleneck_nets(pattern):
+    """``pattern`` for every bottleneck net of the configured grid; none without variants."""
+    return expand(
+        pattern,
+        dataset=config["dataset"],
+        variant=config["bottleneck"]["variants"],
+        width=config["bottleneck"]["widths"],
+    )
+
+
 def bottleneck_runs(pattern):
-    """``pattern`` for every bottleneck net of the configured grid (none without variants)."""
+    """``pattern`` for every seed of every bottleneck net of the configured grid."""
     return expand(
         pattern,
         dataset=config["dataset"],

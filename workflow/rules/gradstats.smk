@@ -1,16 +1,18 @@
+# One job per network and depth, for all its seeds: the statistics of one run take about as long
+# as a job's start-up (loading torch), so the seeds share one.
 rule gradstats:
     input:
         data="results/data/{dataset}.npz",
-        snapshots=f"{RUN}/snapshots.pt",
-        summary=f"{RUN}/summary.json",
+        snapshots=seeds_of(f"{RUN}/snapshots.pt"),
+        summaries=seeds_of(f"{RUN}/summary.json"),
     output:
-        layers=f"{STATS}.csv",
-        shattering=f"{STATS}.shattering.csv",
-        probes=f"{STATS}.probes.csv",
+        layers=seeds_of(f"{STATS}.csv"),
+        shattering=seeds_of(f"{STATS}.shattering.csv"),
+        probes=seeds_of(f"{STATS}.probes.csv"),
     log:
-        "results/logs/gradstats/{dataset}/{arch}-{depth}/seed{seed}.log",
+        "results/logs/gradstats/{dataset}/{arch}-{depth}.log",
     benchmark:
-        "results/benchmarks/gradstats/{dataset}-{arch}-{depth}-seed{seed}.tsv"
+        "results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"
     conda:
         "../../environment.yml"
     threads: config["jobs"]["threads"]

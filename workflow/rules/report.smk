@@ -1,16 +1,26 @@
+FIGURE_INPUTS = {
+    "tables": expand(
+        "results/tables/{name}.csv",
+        name=["final", "curves", "layers", "networks", "bottleneck", "probes"],
+    ),
+    "width_sweep": expand(
+        "results/tables/{dataset}-width_sweep.csv",
+        dataset=config["dataset"] if config["probes"]["widths"] else [],
+    ),
+    "survival": "results/collapse/survival.csv",
+    "blocks": "results/collapse/blocks.csv",
+    "examples": "results/collapse/examples.csv",
+}
+# one caption per panel: workflow/report/panels/<letter>_<name>.rst, a file for every panel that
+# resnet_essence.plotting draws (a test checks that the two lists agree)
+PANELS = sorted(
+    p.stem for p in (Path(workflow.basedir) / "workflow/report/panels").glob("*.rst")
+)
+
+
 rule figure:
     input:
-        tables=expand(
-            "results/tables/{name}.csv",
-            name=["final", "curves", "layers", "networks", "bottleneck", "probes"],
-        ),
-        width_sweep=expand(
-            "results/tables/{dataset}-width_sweep.csv",
-            dataset=config["dataset"] if config["probes"]["widths"] else [],
-        ),
-        survival="results/collapse/survival.csv",
-        blocks="results/collapse/blocks.csv",
-        examples="results/collapse/examples.csv",
+        **FIGURE_INPUTS,
     output:
         png=report(
             "results/figures/main.png",
@@ -19,17 +29,34 @@ rule figure:
         ),
         pdf="results/figures/main.pdf",
         svg="results/figures/main.svg",
-        panels=report(
-            directory("results/figures/panels"),
-            patterns=["{name}.png"],
-            caption="../report/panel.rst",
-            category="Figure",
-            subcategory="Panels",
-        ),
     log:
         "results/logs/figure.log",
     benchmark:
         "results/benchmarks/figure/figure.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/figure.py"
+
+
+# each panel alone, beside the main figure (it runs in parallel with it)
+rule panels:
+    input:
+        **FIGURE_INPUTS,
+    output:
+        **{
+            name: report(
+                f"results/figures/panels/{name}.png",
+                caption=f"../report/panels/{name}.rst",
+                category="Figure",
+                subcategory="Panels",
+            )
+            for name in PANELS
+        },
+    log:
+        "results/logs/panels.log",
+    benchmark:
+        "results/benchmarks/panels/panels.tsv"
     conda:
         "../../environment.yml"
     script:
@@ -63,14 +90,13 @@ rule report:
                 dataset=config["dataset"],
             ),
             runs("results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"),
-            runs(
-                "results/benchmarks/gradstats/{dataset}-{arch}-{depth}-seed{seed}.tsv"
-            ),
+            groups("results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"),
             bottleneck_runs(
-                "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}-seed{seed}.tsv"
+                "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"
             ),
             "results/benchmarks/aggregate/aggregate.tsv",
             "results/benchmarks/figure/figure.tsv",
+            "results/benchmarks/panels/panels.tsv",
         ],
     output:
         md="results/report.md",

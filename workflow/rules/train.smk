@@ -13,36 +13,49 @@ rule train:
     resources:
         gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
     params:
-        ids=lambda wc: {"arch": wc.arch, "depth": int(wc.depth), "seed": int(wc.seed)},
+        runs=lambda wc: [
+            {
+                "ids": {"arch": wc.arch, "depth": int(wc.depth), "seed": int(wc.seed)},
+                # not an output: Snakemake deletes outputs before a rerun; this must survive
+                "checkpoint": f"results/runs/{wc.dataset}/{wc.arch}-{wc.depth}/seed{wc.seed}"
+                "/checkpoint.pt",
+            }
+        ],
         spec=lambda wc: {"arch": wc.arch, "depth": int(wc.depth), **config["model"]},
         recipe=config["train"],
         job={"device": config["device"], "compile": config["jobs"]["compile"]},
-        # not an output: Snakemake deletes outputs before a rerun, the checkpoint must survive
-        checkpoint=f"{RUN}/checkpoint.pt",
     script:
         "../../scripts/train.py"
 
 
+# One job per bottleneck net for all its seeds: these nets train in seconds, about as long as a
+# job's start-up (loading torch).
 rule train_bottleneck:
     input:
         data="results/data/{dataset}.npz",
     output:
-        **{name.split(".")[0]: f"{BOTTLENECK_RUN}/{name}" for name in RUN_FILES},
+        **{
+            name.split(".")[0]: seeds_of(f"{BOTTLENECK_RUN}/{name}")
+            for name in RUN_FILES
+        },
     log:
-        "results/logs/train_bottleneck/{dataset}/{variant}-b{width}/seed{seed}.log",
+        "results/logs/train_bottleneck/{dataset}/{variant}-b{width}.log",
     benchmark:
-        "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}-seed{seed}.tsv"
+        "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"
     conda:
         "../../environment.yml"
     threads: config["jobs"]["threads"]
     resources:
         gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
     params:
-        ids=lambda wc: {
-            "variant": wc.variant,
-            "width": int(wc.width),
-            "seed": int(wc.seed),
-        },
+        runs=lambda wc: [
+            {
+                "ids": {"variant": wc.variant, "width": int(wc.width), "seed": seed},
+                "checkpoint": f"results/bottleneck/{wc.dataset}/{wc.variant}-b{wc.width}"
+                f"/seed{seed}/checkpoint.pt",
+            }
+            for seed in config["seeds"]
+        ],
         spec=lambda wc: {
             "family": "bottleneck",
             "variant": wc.variant,
@@ -52,6 +65,5 @@ rule train_bottleneck:
         },
         recipe=config["train"],
         job={"device": config["device"], "compile": config["jobs"]["compile"]},
-        checkpoint=f"{BOTTLENECK_RUN}/checkpoint.pt",
     script:
         "../../scripts/train.py"
