@@ -49,7 +49,7 @@ from bench_train import (
     train_config,
 )
 
-from resnet_essence.io import write_json
+from resnet_essence.files import write_json
 from resnet_essence.models import NetSpec
 from resnet_essence.training import TrainConfig, Trainer
 

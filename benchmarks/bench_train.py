@@ -55,10 +55,10 @@ import yaml
 from torch.utils.data import DataLoader, Dataset
 
 try:
-    from resnet_essence.io import write_json
+    from resnet_essence.files import write_json
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from resnet_essence.io import write_json
+    from resnet_essence.files import write_json
 from resnet_essence.models import NetSpec, build_model
 from resnet_essence.training import TrainConfig, Trainer, resolve_device
 

@@ -8,10 +8,16 @@ import logging
 import pandas as pd
 
 from resnet_essence import aggregate as agg
-from resnet_essence.io import read_json, write_csv
+from resnet_essence.files import read_json, verify, write_csv
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("aggregate")
+
+
+def read_checked(path, summary: dict, name: str) -> pd.DataFrame:
+    """A run's CSV file, after checking it is the one its train job recorded."""
+    verify(path, summary.get("files", {}).get(name), "train")
+    return pd.read_csv(path)
 
 
 def _with_ids(frame: pd.DataFrame, summary: dict, keys=agg.RUN_KEYS) -> pd.DataFrame:
@@ -23,7 +29,8 @@ def bottleneck_tables(summaries, metrics) -> dict[str, pd.DataFrame]:
     summary_dicts = [read_json(path) for path in summaries]
     keys = agg.BOTTLENECK_KEYS
     frames = [
-        _with_ids(pd.read_csv(p), s, keys) for p, s in zip(metrics, summary_dicts, strict=True)
+        _with_ids(read_checked(p, s, "metrics"), s, keys)
+        for p, s in zip(metrics, summary_dicts, strict=True)
     ]
     runs = agg.run_table(summary_dicts, frames, keys)
     return {"bottleneck_runs": runs, "bottleneck": agg.final_table(runs, keys[:-1])}
@@ -32,11 +39,15 @@ def bottleneck_tables(summaries, metrics) -> dict[str, pd.DataFrame]:
 def aggregate(summaries, metrics, traces, layers, shattering, probes, bottleneck, outputs) -> None:
     summary_dicts = [read_json(path) for path in summaries]
     metric_frames = [
-        _with_ids(pd.read_csv(p), s) for p, s in zip(metrics, summary_dicts, strict=True)
+        _with_ids(read_checked(p, s, "metrics"), s)
+        for p, s in zip(metrics, summary_dicts, strict=True)
     ]
     epochs = pd.concat(metric_frames, ignore_index=True)
     trace = pd.concat(
-        [_with_ids(pd.read_csv(p), s) for p, s in zip(traces, summary_dicts, strict=True)]
+        [
+            _with_ids(read_checked(p, s, "trace"), s)
+            for p, s in zip(traces, summary_dicts, strict=True)
+        ]
     )
     layer_frame = pd.concat([pd.read_csv(p) for p in layers], ignore_index=True)
     shatter_frame = pd.concat([pd.read_csv(p) for p in shattering], ignore_index=True)

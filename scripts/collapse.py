@@ -10,7 +10,7 @@ import time
 import pandas as pd
 
 from resnet_essence import collapse
-from resnet_essence.io import write_csv
+from resnet_essence.files import write_csv
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("collapse")

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from resnet_essence import plotting
-from resnet_essence.io import atomic_path
+from resnet_essence.files import atomic_path
 from resnet_essence.papers import paper_table
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 

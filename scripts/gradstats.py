@@ -12,8 +12,8 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
+from resnet_essence.files import read_json, verify, write_csv
 from resnet_essence.gradstats import measure_snapshots
-from resnet_essence.io import read_json, write_csv
 from resnet_essence.models import build_model, spec_from_dict
 from resnet_essence.probes import probe_snapshots
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
@@ -22,9 +22,10 @@ from resnet_essence.training import Normaliser
 log = logging.getLogger("gradstats")
 
 
-def measure_all(data_path, snapshots, summaries, cfg, probes_cfg, threads, outputs) -> None:
+def measure_all(data_path, info_path, snapshots, summaries, cfg, probes_cfg, threads, outputs):
     """Every seed of one network and depth, one after the other (the data loaded once)."""
     torch.set_num_threads(threads)
+    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
     data = read_dataset(data_path)
     for index, (snapshots_path, summary_path) in enumerate(zip(snapshots, summaries, strict=True)):
         files = {name: paths[index] for name, paths in outputs.items()}
@@ -32,14 +33,16 @@ def measure_all(data_path, snapshots, summaries, cfg, probes_cfg, threads, outpu
 
 
 def measure(data, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
-    saved = torch.load(snapshots_path, map_location="cpu", weights_only=False)
+    summary = read_json(summary_path)
+    verify(snapshots_path, summary.get("files", {}).get("snapshots"), "train")
+    # weights_only: tensors and plain containers only, a tampered file cannot run code
+    saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
     spec = spec_from_dict(saved["spec"])
     model = build_model(spec)
     batch = cfg["batch_size"]
     normalise = Normaliser.fit(torch.from_numpy(data.x_train))
     test_x, test_y = normalise(torch.from_numpy(data.x_test)), torch.from_numpy(data.y_test)
     x, y = test_x[:batch], test_y[:batch]
-    summary = read_json(summary_path)
     snapshots = saved["snapshots"]
     if summary["status"] != "completed":
         # a diverged run's final weights are not finite; only the snapshots before it count
@@ -88,6 +91,7 @@ if "snakemake" in globals():
     run_main(
         lambda: measure_all(
             snakemake.input.data,
+            snakemake.input.info,
             snakemake.input.snapshots,
             snakemake.input.summaries,
             dict(snakemake.params.cfg),

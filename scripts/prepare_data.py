@@ -6,7 +6,7 @@ Run it through Snakemake, e.g. ``snakemake --cores 1 results/data/digits.npz``.
 import logging
 
 from resnet_essence.data import load_dataset, save_dataset
-from resnet_essence.io import write_json
+from resnet_essence.files import file_record, write_json
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("prepare_data")
@@ -16,7 +16,8 @@ def prepare(dataset: str, data_root: str | None, options: dict, out: str, info: 
     log.info("preparing %s from %s with %s", dataset, data_root or "(built in)", options)
     data = load_dataset(dataset, data_root, **options)
     save_dataset(data, out)
-    write_json(info, data.describe())
+    # the size and checksum of the .npz let every rule that reads it check it first
+    write_json(info, {**data.describe(), "npz": file_record(out)})
     log.info(
         "wrote %s: %d train, %d test images of shape %s, %d classes",
         out,

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from resnet_essence import report as rp
-from resnet_essence.io import atomic_path, write_text
+from resnet_essence.files import atomic_path, write_text
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("publish")

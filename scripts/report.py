@@ -14,7 +14,7 @@ import pandas as pd
 from resnet_essence import claims as cl
 from resnet_essence import render
 from resnet_essence import report as rp
-from resnet_essence.io import write_csv, write_text
+from resnet_essence.files import write_csv, write_text
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("report")

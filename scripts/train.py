@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.io import atomic_path, write_csv, write_json
+from resnet_essence.files import atomic_path, file_record, read_json, verify, write_csv, write_json
 from resnet_essence.models import spec_from_dict
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Interrupted, TrainConfig, Trainer, resolve_device
@@ -22,10 +22,11 @@ log = logging.getLogger("train")
 TRACE_COLUMNS = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]
 
 
-def train_all(data_path, runs, spec, recipe, job, outputs) -> None:
+def train_all(data_path, info_path, runs, spec, recipe, job, outputs) -> None:
     """Each run in ``runs`` (its ids and checkpoint) in turn; ``outputs`` maps each output name
     to one path per run."""
     torch.set_num_threads(job["threads"])
+    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
     data = read_dataset(data_path)
     for index, run in enumerate(runs):
         files = {name: paths[index] for name, paths in outputs.items()}
@@ -62,6 +63,9 @@ def train(data, ids, spec, recipe, job, outputs, checkpoint) -> None:
         torch.save({"spec": summary["spec"], "snapshots": state.snapshots}, tmp)
     with atomic_path(outputs["model"]) as tmp:
         torch.save({"spec": summary["spec"], "state_dict": trainer.cpu_weights()}, tmp)
+    # size and checksum of each file, for the rules that read them to check first
+    files = ("metrics", "trace", "snapshots", "model")
+    summary["files"] = {name: file_record(outputs[name]) for name in files}
     write_json(outputs["summary"], summary)  # last: its presence means the run is complete
     trainer.remove_checkpoint()
     log.info(
@@ -84,6 +88,7 @@ if "snakemake" in globals():
     run_main(
         lambda: train_all(
             snakemake.input.data,
+            snakemake.input.info,
             list(p.runs),
             dict(p.spec),
             dict(p.recipe),

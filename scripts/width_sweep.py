@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.io import write_csv
+from resnet_essence.files import read_json, verify, write_csv
 from resnet_essence.probes import width_sweep
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Normaliser
@@ -18,8 +18,9 @@ from resnet_essence.training import Normaliser
 log = logging.getLogger("width_sweep")
 
 
-def sweep(data_path, params, threads, out) -> None:
+def sweep(data_path, info_path, params, threads, out) -> None:
     torch.set_num_threads(threads)
+    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
     data = read_dataset(data_path)
     normalise = Normaliser.fit(torch.from_numpy(data.x_train))
     x = normalise(torch.from_numpy(data.x_test[: params["batch_size"]]))
@@ -45,6 +46,7 @@ if "snakemake" in globals():
     run_main(
         lambda: sweep(
             snakemake.input.data,
+            snakemake.input.info,
             dict(snakemake.params.items()),
             snakemake.threads,
             snakemake.output.sweep,

@@ -13,13 +13,13 @@ from resnet_essence.collapse import (
     ACTIVATIONS,
     GRID_COLUMNS,
     examples,
-    invert_residual,
     random_matrices,
     reconstruct,
     recoverable,
     relu_survival_theory,
     run_grid,
 )
+from resnet_essence.collapse_kernels import invert_residual, nearest_neighbours  # noqa: E402
 
 ALL_ACTIVATIONS = list(ACTIVATIONS)
 
@@ -112,11 +112,11 @@ def test_spiral_starts_off_the_origin():
 
 @pytest.mark.parametrize("n_points", [50, 400])
 def test_nearest_neighbours_are_adjacent_along_the_manifold(n_points):
-    spiral_neighbours = collapse._nearest_neighbours(collapse.spiral(n_points))
+    spiral_neighbours = nearest_neighbours(collapse.spiral(n_points))
     assert (np.abs(spiral_neighbours - np.arange(n_points)) == 1).all()
     roll = collapse.swiss_roll(n_points)
     unrolled = np.hypot(roll[:, 0], roll[:, 2]) * 4.5 * np.pi  # the parameter t
-    roll_neighbours = collapse._nearest_neighbours(roll)
+    roll_neighbours = nearest_neighbours(roll)
     assert np.abs(unrolled - unrolled[roll_neighbours]).max() < np.pi  # layers are 2 pi apart
 
 

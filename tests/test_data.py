@@ -112,13 +112,13 @@ def test_digits_fraction_too_small_for_stratification():
 def test_channel_mean_std(digits):
     scaled = digits.x_train.astype(np.float64) / 255
     assert digits.mean == pytest.approx((scaled.mean(),))
-    assert digits.std == pytest.approx((scaled.std(),))
+    assert digits.std == pytest.approx((scaled.std(ddof=1),))  # what training divides by
     x = np.zeros((2, 3, 2, 2), dtype=np.uint8)
     x[1, 0] = 255
     x[:, 1] = 51
     ds = Dataset("toy", x, np.array([0, 1]), x, np.array([1, 0]), ["a", "b"])
     assert ds.mean == pytest.approx((0.5, 0.2, 0.0))
-    assert ds.std == pytest.approx((0.5, 0.0, 0.0))
+    assert ds.std == pytest.approx((np.sqrt(2 / 7), 0.0, 0.0))  # n - 1: 8 pixels
     summary = ds.describe()
     assert summary["train_class_counts"] == [1, 1]
     assert summary["image_shape"] == [3, 2, 2]

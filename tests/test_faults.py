@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import pickle
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import snakemake, write_config
+from conftest import copy_results, snakemake, write_config
 
-from resnet_essence.io import atomic_path, write_csv, write_text
+from resnet_essence.files import (
+    DamagedFile,
+    atomic_path,
+    file_record,
+    verify,
+    write_csv,
+    write_text,
+)
 
 
 @pytest.fixture
@@ -125,3 +133,86 @@ def test_written_files_get_the_mode_open_would_give(tmp_path, umask, monkeypatch
     expected = 0o666 & ~umask  # 0644 and 0600
     for name in ("report.html", "main.png", "plain.txt"):
         assert oct((tmp_path / name).stat().st_mode & 0o777) == oct(expected), name
+
+
+# -- damaged intermediate files ------------------------------------------------------------------
+def test_file_records_catch_truncation_and_alteration(tmp_path):
+    path = tmp_path / "data.npz"
+    path.write_bytes(b"x" * 1000)
+    record = file_record(path)
+    verify(path, record, "prepare_data")  # intact: silent
+    path.write_bytes(b"x" * 999)
+    with pytest.raises(DamagedFile, match="data.npz is damaged.*Delete it and rerun"):
+        verify(path, record, "prepare_data")
+    path.write_bytes(b"y" + b"x" * 999)  # same size, other content
+    with pytest.raises(DamagedFile, match="rule prepare_data wrote 1000 bytes"):
+        verify(path, record, "prepare_data")
+
+
+RUN = "results/runs/digits/plain-8/seed0"
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if how == "truncate" else data[:-8] + b"tampered")
+
+
+@pytest.mark.snakemake
+@pytest.mark.parametrize(
+    "target,rule,damaged,how",
+    [
+        (f"{RUN}/summary.json", "train", "results/data/digits.npz", "truncate"),
+        ("results/gradstats/digits/plain-8/seed0.csv", "gradstats", f"{RUN}/snapshots.pt", "alter"),
+        ("results/tables/final.csv", "aggregate", f"{RUN}/metrics.csv", "alter"),
+    ],
+)
+def test_a_damaged_file_is_named_and_refused_by_the_rule_that_reads_it(
+    smoke_run, tmp_path, target, rule, damaged, how
+):
+    """Each reader checks what the writer recorded: the job fails naming the file, writes
+    nothing, and the rest of the results stay as they were."""
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results")
+    _damage(tmp_path / damaged, how)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*") if p.is_file()}
+    result = snakemake(tmp_path, target, "--forcerun", rule, "--allowed-rules", rule, check=False)
+    assert result.returncode != 0
+    logs = "".join(p.read_text() for p in (tmp_path / "results/logs").rglob("*.log"))
+    assert f"{damaged} is damaged" in logs and "Delete it and rerun" in logs, logs[-2000:]
+    assert not (tmp_path / target).exists()  # Snakemake removed the forced output, none written
+    untouched = [p for p in before if p.exists() and p != tmp_path / target]
+    assert all(p.stat().st_mtime_ns == before[p] for p in untouched if "logs" not in str(p))
+
+
+# -- untrusted pickles ---------------------------------------------------------------------------
+class _Payload:
+    """Unpickling this runs ``touch <marker>``: what a tampered checkpoint could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_malicious_checkpoint_is_refused_not_run(tmp_path, tiny_tensors):
+    from conftest import recipe
+
+    from resnet_essence.models import NetSpec
+    from resnet_essence.training import Trainer
+
+    marker = tmp_path / "pwned"
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"fingerprint": _Payload(marker)}, checkpoint)
+    trainer = Trainer(
+        NetSpec("plain", 8, in_channels=1, width=2),
+        recipe(epochs=1),
+        tiny_tensors,
+        torch.device("cpu"),
+        checkpoint_path=checkpoint,
+    )
+    assert not trainer.try_resume()  # refused with a warning: the run starts over
+    assert not marker.exists()
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        torch.load(checkpoint, weights_only=True)
+    assert not marker.exists()

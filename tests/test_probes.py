@@ -33,13 +33,13 @@ def test_participation_ratio_of_isotropic_and_rank_one_features():
 
 def test_ridge_r2_of_an_invertible_and_of_a_constant_map():
     torch.manual_seed(0)
-    pre = torch.randn(4000, 8)
+    fit, held = torch.randn(4000, 8), torch.randn(4000, 8)
     mixing = torch.randn(8, 8) + 3 * torch.eye(8)
-    assert ridge_r2(pre @ mixing, pre) == pytest.approx(1.0, abs=1e-3)
+    assert ridge_r2((fit @ mixing, fit), (held @ mixing, held)) == pytest.approx(1.0, abs=1e-5)
     constant = torch.ones(4000, 8)
-    assert ridge_r2(constant, pre) == pytest.approx(0.0, abs=0.01)
+    assert ridge_r2((constant, fit), (constant, held)) == pytest.approx(0.0, abs=0.01)
     # a ReLU of centred features loses a share: between the two
-    assert 0.2 < ridge_r2(torch.relu(pre), pre) < 0.9
+    assert 0.2 < ridge_r2((torch.relu(fit), fit), (torch.relu(held), held)) < 0.9
 
 
 def _trained_like(arch: str, depth: int = 14) -> nn.Module:
@@ -62,12 +62,12 @@ def test_always_active_relus_made_linear_change_nothing_on_the_probe_images():
     overall = rows[rows["layer_index"] == -1].set_index("statistic")["value"]
     assert overall["always_active_logit_change"] == 0.0  # exactly: ReLU(z) = z where z > 0
     branch = rows[(rows["site"] == "branch") & (rows["statistic"] == "always_active_fraction")]
-    widths = [4, 4, 8, 8, 16, 16]
+    widths = [4, 4, 8, 8, 16, 16]  # channel 0 at every position is always active
     assert (branch["value"].to_numpy() >= [1 / w for w in widths]).all()
     # and one ReLU by hand: the layer's output is unchanged bit for bit
     relu = model.blocks()[0].relu1
     before = model(x)
-    always = torch.zeros(4, dtype=torch.bool)
+    always = torch.zeros(4, 8, 8, dtype=torch.bool)
     always[0] = True
     with replaced(model, relu, PartialReLU(always)):
         assert torch.equal(model(x), before)

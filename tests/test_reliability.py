@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import ROOT, SNAKEMAKE_ENV, snakemake, snakemake_command, write_config
 
-from resnet_essence.io import atomic_path, write_csv
+from resnet_essence.files import atomic_path, write_csv
 
 pytestmark = pytest.mark.snakemake
 

@@ -1105,7 +1105,8 @@ def decide(tests: list[_Test], rules: Rules) -> list[Verdict]:
         elif c is None or not c.decidable:
             verdict = INCONCLUSIVE
             reason = (
-                "fewer than two finished runs on a side"
+                "fewer than two measured runs on a side (runs unfinished, or the measure "
+                "undefined for them)"
                 if c is None or min(c.n_a, c.n_b) < 2
                 else "no spread over seeds: nothing to decide from"
             )

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from resnet_essence.io import atomic_path
+from resnet_essence.files import atomic_path
 
 __all__ = [
     "CIFAR10_ARCHIVE",
@@ -180,15 +180,15 @@ class Dataset:
 
     @cached_property
     def _channel_moments(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        # Exact per-channel mean and population std of x_train / 255 from a 256-bin histogram,
-        # which needs no float copy of the (possibly 150 MB) image array.
+        # Exact per-channel mean and sample std (n - 1, as training's Normaliser computes them)
+        # of x_train / 255 from a 256-bin histogram: no float copy of the (150 MB) images.
         values = np.arange(256, dtype=np.float64) / 255.0
         means, stds = [], []
         for c in range(self.channels):
             counts = np.bincount(self.x_train[:, c].ravel(), minlength=256).astype(np.float64)
             n = counts.sum()
             mean = float((counts * values).sum() / n)
-            var = float((counts * (values - mean) ** 2).sum() / n)
+            var = float((counts * (values - mean) ** 2).sum() / max(n - 1, 1))
             means.append(mean)
             stds.append(var**0.5)
         return tuple(means), tuple(stds)
@@ -200,7 +200,8 @@ class Dataset:
 
     @property
     def std(self) -> tuple[float, ...]:
-        """Per-channel population standard deviation of the training images scaled to [0, 1]."""
+        """Per-channel sample standard deviation of the training images scaled to [0, 1]: the
+        statistic training normalises with (training.Normaliser)."""
         return self._channel_moments[1]
 
     def describe(self) -> dict[str, Any]:

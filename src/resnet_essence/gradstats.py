@@ -194,15 +194,15 @@ def calibrate_batchnorm(model: nn.Module, x: torch.Tensor) -> None:
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     if not bns:
         return
-    saved = [(m.momentum, m.training) for m in bns]
+    momenta = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()
-        m.momentum = None
+        m.momentum = None  # a cumulative average: one pass gives the batch's statistics
     was_training = model.training
     model.train()
     model(x)
     model.train(was_training)
-    for m, (momentum, _) in zip(bns, saved, strict=True):
+    for m, momentum in zip(bns, momenta, strict=True):
         m.momentum = momentum
 
 

@@ -9,13 +9,14 @@ gradstats does), and never retrain it.
     input, (sum lambda)^2 / sum lambda^2, divided by the number of channels C (effective dimension
     per channel: 1 when every channel carries its own information, 1/C when all carry the same:
     low means redundant), and the share of its input that survives it: the R^2 of a ridge
-    regression of the input from the output, fitted on half the probe images and scored on the
-    other half (1: nothing lost; 0: nothing recoverable).
+    regression of the input from the output, fitted on the even probe images and scored on the
+    odd ones (1: nothing lost; 0: nothing recoverable).
 ``linear units`` (the essay's tip 1: a nonlinearity everything passes through is linear)
-    Per ReLU layer, the fraction of units (channels) active at every position of every probe
-    image, and the fraction that switch (active somewhere, inactive elsewhere). Replacing exactly
-    the always-active units by the identity, everywhere at once, cannot change the output on the
-    probe images (checked to float tolerance); replacing a whole layer's ReLU by the identity
+    Per ReLU layer, the fraction of units (neurons: a channel at one position) active on every
+    probe image, and the fraction that switch (active on some images, not on others).
+    Replacing exactly the always-active units by the identity, everywhere at once, cannot change
+    the output on the probe images (checked to float tolerance); replacing a whole layer's ReLU
+    by the identity
     changes the loss on held-out test images by an amount the switching units explain.
 ``lesions`` (Veit et al. 2016)
     Delete one block at a time (a residual block keeps its shortcut; a plain block can only go
@@ -55,14 +56,17 @@ def participation_ratio(features: torch.Tensor) -> float:
     return float(trace * trace / squares)
 
 
-def ridge_r2(inputs: torch.Tensor, targets: torch.Tensor, ridge: float = 1e-6) -> float:
-    """R^2 of ``targets`` predicted linearly (with intercept) from ``inputs``.
-
-    Fitted on the even rows, scored on the odd ones. ``ridge`` is relative to the mean variance
-    of the inputs, so the penalty does not depend on their scale.
+def ridge_r2(
+    fit: tuple[torch.Tensor, torch.Tensor],
+    held_out: tuple[torch.Tensor, torch.Tensor],
+    ridge: float = 1e-6,
+) -> float:
+    """R^2 on ``held_out`` of targets predicted linearly (with intercept) from inputs, the map
+    fitted on ``fit``; each is (inputs, targets) with samples in rows. ``ridge`` is relative to
+    the mean variance of the inputs, so the penalty does not depend on their scale.
     """
-    x, y = inputs.double(), targets.double()
-    fit_x, fit_y, test_x, test_y = x[0::2], y[0::2], x[1::2], y[1::2]
+    fit_x, fit_y = (t.double() for t in fit)
+    test_x, test_y = (t.double() for t in held_out)
     mean_x, mean_y = fit_x.mean(0, keepdim=True), fit_y.mean(0, keepdim=True)
     a, b = fit_x - mean_x, fit_y - mean_y
     gram = a.T @ a
@@ -140,11 +144,11 @@ def replaced(model: nn.Module, old: nn.Module, new: nn.Module) -> Iterator[None]
 
 
 class PartialReLU(nn.Module):
-    """ReLU on the channels where ``linear`` is False, the identity on the others."""
+    """ReLU on the units where ``linear`` (C, H, W) is False, the identity on the others."""
 
     def __init__(self, linear: torch.Tensor) -> None:
         super().__init__()
-        self.linear = linear.view(1, -1, 1, 1)
+        self.linear = linear.unsqueeze(0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.where(self.linear, x, F.relu(x))
@@ -189,7 +193,7 @@ def redundancy(model: CifarNet, x: torch.Tensor, epoch: int) -> list[dict]:
     for name, site, module in model.relu_sites():
 
         def hook(_m, inputs, output, name=name, site=site):
-            seen.append((name, site, _rows(inputs[0]), _rows(output)))
+            seen.append((name, site, inputs[0].detach(), output.detach()))
 
         handles.append(module.register_forward_hook(hook))
     try:
@@ -201,9 +205,11 @@ def redundancy(model: CifarNet, x: torch.Tensor, epoch: int) -> list[dict]:
     for index, (name, site, pre, post) in enumerate(seen):
         base = {"probe": "redundancy", "epoch": epoch, "layer_index": index, "layer": name}
         base["site"] = site
-        pr = participation_ratio(pre) / pre.shape[1]
+        pr = participation_ratio(_rows(pre)) / pre.shape[1]
         rows.append({**base, "statistic": "pr_per_channel", "value": pr})
-        rows.append({**base, "statistic": "relu_r2", "value": ridge_r2(post, pre)})
+        # fitted on the even images, scored on the odd ones: positions of one image are alike
+        r2 = ridge_r2((_rows(post[0::2]), _rows(pre[0::2])), (_rows(post[1::2]), _rows(pre[1::2])))
+        rows.append({**base, "statistic": "relu_r2", "value": r2})
     return rows
 
 
@@ -224,9 +230,9 @@ def linear_units(
     for _, _, module in model.relu_sites():
 
         def hook(m, inputs, output):
-            active = (inputs[0] > 0).transpose(0, 1).flatten(1)
-            always[id(m)] = active.all(dim=1)
-            ever[id(m)] = active.any(dim=1)
+            active = inputs[0] > 0  # a unit is one neuron: a channel at one position
+            always[id(m)] = active.all(dim=0)
+            ever[id(m)] = active.any(dim=0)
 
         handles.append(module.register_forward_hook(hook))
     try:
@@ -336,12 +342,14 @@ def probe_snapshots(
 ) -> list[dict]:
     """Redundancy at every snapshot; linear units and lesions on the last one.
 
-    ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the whole
-    test split, whose next as many images are the held-out set of the linear-unit probe (the
-    lesions use all of it).
+    ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the test
+    split, whose next as many images are the held-out set of the linear-unit probe; the lesions
+    use both batches (a forward pass per lesion: on CIFAR-10 the whole test set would cost more
+    than the training).
     """
     rows = []
     held = slice(len(probe_x), 2 * len(probe_x))
+    lesion_set = slice(0, 2 * len(probe_x))
     last = max(snapshots)
     model.eval()
     for epoch in sorted(snapshots):
@@ -352,7 +360,9 @@ def probe_snapshots(
         rows += redundancy(model, probe_x, epoch)
         if epoch == last:
             rows += linear_units(model, probe_x, test_x[held], test_y[held], epoch)
-            rows += lesions(model, test_x, test_y, epoch, max_deleted, draws, seed)
+            rows += lesions(
+                model, test_x[lesion_set], test_y[lesion_set], epoch, max_deleted, draws, seed
+            )
     return rows
 
 

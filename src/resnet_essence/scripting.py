@@ -20,12 +20,17 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
 
 
 def run_main(main: Callable[[], None], name: str) -> None:
-    """Run a script's body; a ValueError (bad input) becomes one clear line and exit status 2."""
+    """Run a script's body; bad input (ValueError: a bad option, a damaged file) becomes one
+    clear line in the job's log and exit status 2, a failed write (OSError: a full disk, a
+    missing directory) one line naming the path and status 1."""
     try:
         main()
     except ValueError as error:
         logging.getLogger(name).error("%s", error)
         raise SystemExit(2) from error
+    except OSError as error:
+        logging.getLogger(name).error("%s", error)
+        raise SystemExit(1) from error
 
 
 def guard_shell(doc: str | None) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .io import atomic_path
+from .files import atomic_path
 from .models import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,8 @@ class Trainer:
         if self.checkpoint_path is None or not self.checkpoint_path.exists():
             return False
         try:
-            payload = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+            # weights_only: tensors and plain containers only, a tampered file cannot run code
+            payload = torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
         except Exception as error:  # a damaged checkpoint costs a restart, never a crash
             log.warning("ignoring unreadable checkpoint %s (%s)", self.checkpoint_path, error)
             return False

@@ -3,6 +3,7 @@
 rule gradstats:
     input:
         data="results/data/{dataset}.npz",
+        info="results/data/{dataset}.json",
         snapshots=seeds_of(f"{RUN}/snapshots.pt"),
         summaries=seeds_of(f"{RUN}/summary.json"),
     output:

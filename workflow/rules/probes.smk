@@ -3,6 +3,7 @@
 rule width_sweep:
     input:
         data="results/data/{dataset}.npz",
+        info="results/data/{dataset}.json",
     output:
         sweep="results/tables/{dataset}-width_sweep.csv",
     log:

@@ -1,6 +1,7 @@
 rule train:
     input:
         data="results/data/{dataset}.npz",
+        info="results/data/{dataset}.json",
     output:
         **{name.split(".")[0]: f"{RUN}/{name}" for name in RUN_FILES},
     log:
@@ -17,8 +18,7 @@ rule train:
             {
                 "ids": {"arch": wc.arch, "depth": int(wc.depth), "seed": int(wc.seed)},
                 # not an output: Snakemake deletes outputs before a rerun; this must survive
-                "checkpoint": f"results/runs/{wc.dataset}/{wc.arch}-{wc.depth}/seed{wc.seed}"
-                "/checkpoint.pt",
+                "checkpoint": expand(f"{RUN}/checkpoint.pt", **wc)[0],
             }
         ],
         spec=lambda wc: {"arch": wc.arch, "depth": int(wc.depth), **config["model"]},
@@ -33,6 +33,7 @@ rule train:
 rule train_bottleneck:
     input:
         data="results/data/{dataset}.npz",
+        info="results/data/{dataset}.json",
     output:
         **{
             name.split(".")[0]: seeds_of(f"{BOTTLENECK_RUN}/{name}")
@@ -51,8 +52,9 @@ rule train_bottleneck:
         runs=lambda wc: [
             {
                 "ids": {"variant": wc.variant, "width": int(wc.width), "seed": seed},
-                "checkpoint": f"results/bottleneck/{wc.dataset}/{wc.variant}-b{wc.width}"
-                f"/seed{seed}/checkpoint.pt",
+                "checkpoint": expand(
+                    f"{BOTTLENECK_RUN}/checkpoint.pt", **wc, seed=seed
+                )[0],
             }
             for seed in config["seeds"]
         ],

@@ -3,11 +3,16 @@
 Snakemake takes a file that exists as done, so a crash half-way through a write must never leave
 a truncated file under the final name. Everything is written to a temporary sibling and renamed.
 A full disk (or quota) is reported with the final path, never as a writer's cryptic message.
+
+The rule that writes a file a later rule reads records its size and SHA-256 (``file_record``)
+in a file it writes last; the reader checks it (``verify``), so a truncated or altered file is
+named and refused, never computed from.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -101,3 +106,33 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+class DamagedFile(ValueError):
+    """A file differs from what the rule that wrote it recorded (truncated, altered)."""
+
+
+def file_record(path: str | os.PathLike) -> dict[str, Any]:
+    """The size and SHA-256 of a file, as the rule that writes it records them."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def verify(path: str | os.PathLike, record: dict[str, Any] | None, writer: str) -> None:
+    """DamagedFile naming ``path`` when it is not the file ``record`` describes.
+
+    ``writer`` is the rule that wrote it, for the message: delete the file and rerun. A missing
+    record (results written before records were kept) is not an error.
+    """
+    if not record:
+        return
+    found = file_record(path)
+    if found != {"bytes": record["bytes"], "sha256": record["sha256"]}:
+        raise DamagedFile(
+            f"{path} is damaged: {found['bytes']} bytes with SHA-256 {found['sha256'][:16]}..., "
+            f"but rule {writer} wrote {record['bytes']} bytes with SHA-256 "
+            f"{record['sha256'][:16]}... Delete it and rerun (Snakemake then runs {writer} again)."
+        )
