@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -249,3 +250,30 @@ def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
         pd.read_csv(example / "claims.csv"), pd.read_csv(smoke_run / "results/tables/claims.csv")
     )
     assert snakemake(smoke_run, "example", "-n").returncode == 0  # the default's shortcut
+
+
+def test_rule_environments_install_no_checkout_and_jobs_find_the_library():
+    """`--sdm conda` builds each rule's environment from a copy of its file, elsewhere: a
+    relative `pip: -e .` there would install the wrong directory. The rules' environment holds
+    only dependencies; the Snakefile puts this checkout's src/ on the jobs' PYTHONPATH."""
+    import yaml
+
+    rules = "".join(p.read_text() for p in (ROOT / "workflow/rules").glob("*.smk"))
+    envs = set(re.findall(r'conda:\s*"([^"]+)"', rules))
+    assert envs == {"../envs/pipeline.yaml"}
+    env = yaml.safe_load((ROOT / "workflow/envs/pipeline.yaml").read_text())
+    assert not any(isinstance(d, dict) for d in env["dependencies"])  # no pip section at all
+    names = {re.split(r"[<>=]", d)[0] for d in env["dependencies"]}
+    for package in ("pytorch", "numpy", "pandas", "scipy", "seaborn", "pillow", "markdown"):
+        assert package in names
+    common = (ROOT / "workflow/rules/common.smk").read_text()
+    assert "library_for_jobs(SRC)" in common and "sys.path.insert(0, SRC)" in common
+
+
+def test_jobs_inherit_the_checkout_first_on_their_python_path(monkeypatch):
+    from resnet_essence.scripting import library_for_jobs
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    library_for_jobs("/checkout/src")
+    library_for_jobs("/checkout/src")  # the Snakefile is read again by every cluster job
+    assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/elsewhere"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,3 +47,14 @@ def guard_shell(doc: str | None) -> None:
         file=sys.stderr,
     )
     raise SystemExit(2)
+
+
+def library_for_jobs(src: str) -> None:
+    """Put ``src`` (this checkout's library) first on the PYTHONPATH that jobs inherit.
+
+    Called by the Snakefile: a job then imports this checkout's library whether it runs in the
+    venv the project is installed in or in a conda environment that holds only its dependencies
+    (workflow/envs/), and a cluster job gets the same when its Snakemake reads the Snakefile.
+    """
+    paths = [src, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))

@@ -38,6 +38,6 @@ rule aggregate:
     benchmark:
         "results/benchmarks/aggregate/aggregate.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     script:
         "../../scripts/aggregate.py"

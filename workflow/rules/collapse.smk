@@ -16,7 +16,7 @@ rule collapse:
     benchmark:
         "results/benchmarks/collapse/collapse.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     params:
         cfg=config["collapse"],
     script:

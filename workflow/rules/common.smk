@@ -1,6 +1,17 @@
+import sys
+
 import yaml
 
+# The library is read from this checkout, whatever environment runs Snakemake and its jobs: a
+# venv with the project installed, or Snakemake on its own with the conda environment of
+# workflow/envs/, which holds only the dependencies.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+
 from resnet_essence.config import check, coerce, validate
+from resnet_essence.scripting import library_for_jobs
+
+library_for_jobs(SRC)
 
 with open(
     workflow.source_path("../schemas/config.schema.yaml"), encoding="utf-8"

@@ -7,7 +7,7 @@ rule prepare_data:
     benchmark:
         "results/benchmarks/prepare_data/{dataset}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     params:
         dataset=lambda wc: wc.dataset,
         data_root=config["data_root"],

@@ -15,7 +15,7 @@ rule gradstats:
     benchmark:
         "results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]
     params:
         cfg=config["gradstats"],

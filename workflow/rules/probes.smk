@@ -11,7 +11,7 @@ rule width_sweep:
     benchmark:
         "results/benchmarks/width_sweep/{dataset}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]
     params:
         archs=config["archs"],

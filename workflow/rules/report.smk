@@ -34,7 +34,7 @@ rule figure:
     benchmark:
         "results/benchmarks/figure/figure.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     script:
         "../../scripts/figure.py"
 
@@ -58,7 +58,7 @@ rule panels:
     benchmark:
         "results/benchmarks/panels/panels.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     script:
         "../../scripts/figure.py"
 
@@ -111,7 +111,7 @@ rule report:
     benchmark:
         "results/benchmarks/report/report.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     script:
         "../../scripts/report.py"
 
@@ -137,7 +137,7 @@ rule publish:
     wildcard_constraints:
         name=r"example[a-z0-9_-]*",
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     params:
         workflow_dir=workflow.basedir,
     script:

@@ -9,7 +9,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]
     resources:
         gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
@@ -44,7 +44,7 @@ rule train_bottleneck:
     benchmark:
         "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]
     resources:
         gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
