@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .columns import LAYER_STATISTICS
 from .stats import bounded_mean_ci, mean_ci
 
 RUN_KEYS = ["dataset", "arch", "depth", "seed"]
@@ -210,18 +211,9 @@ def network_table(net_runs: pd.DataFrame) -> pd.DataFrame:
 
 def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
     """Per layer over seeds: one row per (group, epoch, kind, layer_index, statistic)."""
-    value_columns = [
-        "weight_grad_norm",
-        "grad_to_weight",
-        "signal_grad_norm",
-        "signal_grad_rms",
-        "relu_active_fraction",
-        "dead_fraction",
-        "response_std",
-    ]
     long = layers.melt(
         id_vars=[*RUN_KEYS, "epoch", "kind", "layer_index", "layer", "site"],
-        value_vars=value_columns,
+        value_vars=LAYER_STATISTICS,
         var_name="statistic",
         value_name="value",
     )

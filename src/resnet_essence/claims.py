@@ -1,8 +1,9 @@
 """The essay's claims as data, and the rules that turn measurements into verdicts.
 
-:data:`CLAIMS` is the one table of what is claimed, by whom, how it is measured, at which depths,
-in which direction and against which margin; the computation below, the report and the tests all
-read it. The rules were fixed before the data were seen, and each can come out either way.
+claims.yaml (loaded as :data:`CLAIMS`) is the one table of what is claimed, by whom, how it is
+measured, where it is judged, in which direction and against which margin; the computation below,
+the report and the tests all read it. The rules were fixed before the data were seen, and each
+can come out either way.
 
 Verdicts, one vocabulary (:data:`VERDICTS` explains each):
 
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from .stats import Comparison, compare, contrast, holm, mean_ci
 
@@ -64,361 +67,21 @@ class Rules:
 
 @dataclass(frozen=True)
 class Claim:
+    """One row of claims.yaml."""
+
     id: str
     statement: str
     source: str
     measure: str
-    depths: str  # at which depths (or settings) it is judged
-    predicted: str  # the side the claim predicts, e.g. "< 0", "> 0", "< margin"
+    judged_at: str  # the depths (or settings) where it is judged
+    predicted: str  # the side the claim predicts, e.g. "< 0", "> 0", "< noninferiority_margin"
     kind: str  # "empirical" or "theorem"
     primary: bool  # named in advance as a primary claim
 
 
-_EVERY_PAIR = "each deeper depth against the shallowest"
-_BOTH_TRAIN = "every depth where both nets train (no run at chance)"
-CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        "1",
-        "ReLU collapses low-dimensional data; high dimensions keep it",
-        "essay; Sandler et al. 2018 (MobileNetV2), Fig. 1",
-        "fraction of the manifold recoverable from ReLU(Tx) at n = m, m + 1 and at n = 15, 30",
-        "each manifold",
-        "below low_dim_max at small n, above high_dim_min at large n",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "1b",
-        "ReLU survival follows P(Binomial(n, 1/2) >= m)",
-        "this project's derivation (DESIGN)",
-        "largest |measured - binomial law| over n",
-        "each manifold",
-        "at most theory_tolerance",
-        "theorem",
-        False,
-    ),
-    Claim(
-        "2",
-        "A linear activation loses nothing",
-        "essay",
-        "largest fraction of points lost over manifolds and n",
-        "all manifolds",
-        "at most exact_tolerance",
-        "theorem",
-        False,
-    ),
-    Claim(
-        "3",
-        "z + ReLU(z) is invertible for every n",
-        "essay",
-        "largest fraction of points lost over manifolds and n",
-        "all manifolds",
-        "at most exact_tolerance",
-        "theorem",
-        False,
-    ),
-    Claim(
-        "3a",
-        "A pre-activation block z + F(z) keeps the low-dimensional manifold at every trunk width",
-        "essay (identity path linear); He et al. 2016b",
-        "recoverable fraction through z + W2 ReLU(W1 ReLU(z)) on the lifted manifold",
-        "each manifold, every n",
-        "above high_dim_min at every n",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "3b",
-        "The original residual block ReLU(z + F(z)) keeps the low-dimensional manifold at every "
-        "trunk width",
-        "essay's claim 3 applied to He et al. 2016a's block",
-        "recoverable fraction through ReLU(z + W2 ReLU(W1 z)) on the lifted manifold",
-        "each manifold, every n",
-        "above high_dim_min at every n",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "4a",
-        "Deep plain nets degrade: more training error than shallow ones",
-        "He et al. 2016a, §4.2, Fig. 6",
-        "final training error, plain-d minus plain-shallowest",
-        _EVERY_PAIR,
-        "> 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "4b",
-        "Deep residual nets do not degrade: no worse to train than shallow ones",
-        "He et al. 2016a, §4.2, Fig. 6",
-        "final training error, residual-d minus residual-shallowest",
-        _EVERY_PAIR,
-        "< noninferiority_margin",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "4b'",
-        "Deeper residual nets generalise better",
-        "He et al. 2016a, Table 6",
-        "final test error, residual-d minus residual-shallowest",
-        _EVERY_PAIR + ", when every run converged and the shallow net is off the ceiling",
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "4c",
-        "At the same depth a residual net trains better than a plain one",
-        "He et al. 2016a, §4.2",
-        "final training error, residual-d minus plain-d",
-        "every depth",
-        "< 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "P",
-        "With the identity path fully linear (pre-activation), deep nets train at least as well "
-        "as with the original block",
-        "essay principles 1-2; He et al. 2016b, Tables 2-3",
-        "final training error, preact-d minus residual-d",
-        "every depth",
-        "< noninferiority_margin",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "P'",
-        "Pre-activation nets generalise at least as well as the original ones",
-        "He et al. 2016b, Table 2 (ResNet-110: 6.37% against 6.61%)",
-        "final test error, preact-d minus residual-d",
-        "every depth where every run converged and the residual net is off the ceiling",
-        "< noninferiority_margin",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "B1",
-        "A linear bottleneck is better than a ReLU bottleneck",
-        "essay principles 1-2; Sandler et al. 2018, §6.4, Fig. 6a",
-        "final test error, linear minus ReLU bottleneck",
-        "every bottleneck width",
-        "< 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "B2",
-        "The linear bottleneck's advantage grows as the bottleneck narrows",
-        "essay (less redundancy, more loss); the collapse law inside a trained net",
-        "(ReLU minus linear test error) at the narrowest width minus the same at the widest",
-        "narrowest against widest bottleneck",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "B3",
-        "A shortcut between the bottlenecks is at least as good as one between the expansions",
-        "essay principle 3; Sandler et al. 2018, Fig. 6b",
-        "final test error, shortcut between bottlenecks minus shortcut between expansions",
-        "every bottleneck width",
-        "< noninferiority_margin",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "5a",
-        "Residual nets' branch ReLUs output zero less often",
-        "essay ('ReLU outputs zero less often')",
-        "fraction of branch-ReLU outputs that are 0, residual minus plain",
-        _BOTH_TRAIN + ", at initialisation and at the end",
-        "< 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "5a'",
-        "Residual nets have fewer dead branch ReLUs",
-        "essay",
-        "fraction of branch-ReLU units never active on the evaluation batch, residual minus plain",
-        _BOTH_TRAIN + ", at the end",
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "5b",
-        "Residual nets have less gradient vanishing (at initialisation)",
-        "essay",
-        "vanishing = max(0, slope of log10 per-element backward signal over the blocks, input "
-        "to output), residual minus plain",
-        "every depth where the plain net's signal vanishes (else: premise absent)",
-        "< 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "5c",
-        "Residual nets have less gradient vanishing (at the end of training)",
-        "essay",
-        "as 5b, on the final weights",
-        "every depth where the plain net's signal vanishes (else: premise absent)",
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "M1",
-        "A residual branch's ReLU sees more redundant information than a plain layer's",
-        "essay (taking the identity part out raises the redundancy of the rest)",
-        "participation ratio per channel of the branch-ReLU input (low: redundant), residual "
-        "(or preact) minus plain",
-        _BOTH_TRAIN + ", at initialisation and at the end",
-        "< 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "M2",
-        "A residual branch's ReLU loses less of what it sees than a plain layer's",
-        "essay",
-        "ridge R^2 of the branch-ReLU input from its output (1: nothing lost), residual (or "
-        "preact) minus plain",
-        _BOTH_TRAIN + ", at initialisation and at the end",
-        "> 0",
-        "empirical",
-        True,
-    ),
-    Claim(
-        "T1",
-        "A nonlinearity that all information passes through acts as a linear map",
-        "essay, tip 1",
-        "largest logit change on the probe images when every always-active unit becomes linear, "
-        "relative to the largest logit",
-        "every trained net",
-        "at most exact_tolerance",
-        "theorem",
-        False,
-    ),
-    Claim(
-        "T2",
-        "Making a ReLU layer linear costs more the more of its units switch",
-        "essay, tip 1",
-        "Spearman correlation over layers between the switching fraction and the held-out loss "
-        "change when the layer becomes linear, mean over runs",
-        "each arch, all depths",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "L1",
-        "Deleting one block hurts a residual net less than a plain one",
-        "Veit et al. 2016, Figs. 3-4",
-        "test error with one block deleted (mean over deletable blocks), residual (or preact) "
-        "minus plain",
-        _BOTH_TRAIN,
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "L2",
-        "A plain net collapses to chance when one block is deleted",
-        "Veit et al. 2016, Fig. 3",
-        "test error with one block deleted (mean over deletable blocks) minus chance_fraction "
-        "of chance error",
-        "every depth where the plain net trains",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "L3",
-        "A residual net degrades smoothly: one deleted block leaves it far from chance",
-        "Veit et al. 2016, Fig. 3",
-        "test error with one block deleted (mean over deletable blocks) minus chance_fraction "
-        "of chance error, residual and preact",
-        "every depth where the net trains",
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "W1",
-        "Wider layers have fewer dead units at initialisation",
-        "essay, tip 2; Lu et al. 2019",
-        "dead branch-ReLU units, narrowest minus widest net",
-        "each arch, at the deepest depth (width sweep, configs/no_batchnorm.yaml)",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "W2",
-        "Wider layers attenuate the backward signal less at initialisation",
-        "essay, tip 2; Lu et al. 2019",
-        "vanishing (max(0, slope of the backward signal)), narrowest minus widest net",
-        "each arch, at the deepest depth (width sweep)",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "6",
-        "Residual nets converge faster",
-        "essay",
-        "optimisation steps until the running training error first reaches speed_train_err, "
-        "residual minus plain",
-        "every depth where every run of both nets reaches it",
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "7",
-        "Residual branches have smaller responses",
-        "He et al. 2016a, Fig. 7",
-        "median over blocks of the std of BatchNorm outputs, residual minus plain, at the end",
-        _BOTH_TRAIN,
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "7b",
-        "Deeper residual nets have smaller responses",
-        "He et al. 2016a, Fig. 7",
-        "median response std, residual-d minus residual-shallowest, at the end",
-        _EVERY_PAIR,
-        "< 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "S",
-        "Plain nets shatter gradients more than residual nets",
-        "Balduzzi et al. 2017",
-        "input-gradient autocorrelation at lag 1 at initialisation (mean over paths), residual "
-        "minus plain",
-        "every depth",
-        "> 0",
-        "empirical",
-        False,
-    ),
-    Claim(
-        "S2",
-        "Plain nets shatter gradients more as they get deeper",
-        "Balduzzi et al. 2017",
-        "input-gradient autocorrelation at lag 1 at initialisation, plain-d minus plain-shallowest",
-        _EVERY_PAIR,
-        "< 0",
-        "empirical",
-        False,
-    ),
+CLAIMS: tuple[Claim, ...] = tuple(
+    Claim(**row)
+    for row in yaml.safe_load(files("resnet_essence").joinpath("claims.yaml").read_text("utf-8"))
 )
 CLAIM_BY_ID = {claim.id: claim for claim in CLAIMS}
 ORDER = [claim.id for claim in CLAIMS]
@@ -630,6 +293,52 @@ class _Grid:
         ]
         return rows["value"].to_numpy(dtype=float)
 
+    def errors(
+        self,
+        claim_id: str,
+        setting: str,
+        a: tuple[str, int],
+        b: tuple[str, int],
+        column: str,
+        null: float = 0.0,
+        note: str = "",
+        why_not: str = "",
+    ) -> _Test:
+        """Net a minus net b in a final error rate (train_err, test_err), against ``null``."""
+        measure = f"{a[0]}-{a[1]} minus {b[0]}-{b[1]}"
+        if column == "test_err":
+            measure += ", test error"
+        if null:
+            measure += f" (margin {null:g})"
+        n_images = self.n_images("n_train" if column == "train_err" else "n_test")
+        comparison = None
+        if not why_not:
+            comparison = compare(self.values(*a, column), self.values(*b, column), null, n_images)
+        return _Test(
+            claim_id, setting, measure + (f"; {note}" if note else ""), comparison, why_not
+        )
+
+    def statistics(
+        self,
+        claim_id: str,
+        setting: str,
+        a: tuple[str, int],
+        b: tuple[str, int],
+        statistic: str,
+        epoch,
+        why_not: str = "",
+        n_trials: float | None = None,
+        what: str = "",
+    ) -> _Test:
+        """Net a minus net b in a network statistic at one snapshot epoch."""
+        measure = f"{a[0]}-{a[1]} minus {b[0]}-{b[1]}{what}, epoch {epoch}"
+        comparison = None
+        if not why_not:
+            comparison = compare(
+                self.stat(*a, statistic, epoch), self.stat(*b, statistic, epoch), 0.0, n_trials
+            )
+        return _Test(claim_id, setting, measure, comparison, why_not)
+
     def steps_to(self, arch: str, depth: int, threshold: float) -> np.ndarray:
         """Per run: the optimisation step at which the running training error first reaches
         ``threshold``, interpolated linearly between epoch ends (the start counts as chance);
@@ -653,80 +362,65 @@ class _Grid:
 
 
 def _pair_tests(grid: _Grid, depths: list[int]) -> list[_Test]:
+    """The claims that set a deeper net against the shallowest of the same arch."""
     r = grid.rules
     tests: list[_Test] = []
     shallow = depths[0]
-    n_train, n_test = grid.n_images("n_train"), grid.n_images("n_test")
     for deep in depths[1:]:
+        pair = f"depth {deep} vs {shallow}"
         if "plain" in grid.archs:
             tests.append(
-                _Test(
+                grid.errors(
                     "4a",
-                    f"depth {deep} vs {shallow}",
-                    f"plain-{deep} minus plain-{shallow}; {grid.state('plain', deep)}",
-                    compare(
-                        grid.values("plain", deep, "train_err"),
-                        grid.values("plain", shallow, "train_err"),
-                        0.0,
-                        n_train,
-                    ),
+                    pair,
+                    ("plain", deep),
+                    ("plain", shallow),
+                    "train_err",
+                    note=grid.state("plain", deep),
                 )
             )
             tests.append(
-                _Test(
+                grid.statistics(
                     "S2",
-                    f"depth {deep} vs {shallow}",
-                    f"plain-{deep} minus plain-{shallow}, epoch {grid.first}",
-                    compare(
-                        grid.stat("plain", deep, "autocorrelation_lag1", grid.first),
-                        grid.stat("plain", shallow, "autocorrelation_lag1", grid.first),
-                    ),
+                    pair,
+                    ("plain", deep),
+                    ("plain", shallow),
+                    "autocorrelation_lag1",
+                    grid.first,
                 )
             )
         if "residual" not in grid.archs:
             continue
         tests.append(
-            _Test(
+            grid.errors(
                 "4b",
-                f"depth {deep} vs {shallow}",
-                f"residual-{deep} minus residual-{shallow} (margin {r.noninferiority_margin:g}); "
-                f"{grid.state('residual', deep)}",
-                compare(
-                    grid.values("residual", deep, "train_err"),
-                    grid.values("residual", shallow, "train_err"),
-                    r.noninferiority_margin,
-                    n_train,
-                ),
+                pair,
+                ("residual", deep),
+                ("residual", shallow),
+                "train_err",
+                r.noninferiority_margin,
+                grid.state("residual", deep),
             )
         )
-        reason = _unconverged_or_at_ceiling(
-            grid, "residual", [("residual", shallow), ("residual", deep)]
-        )
+        reason = _unconverged_or_at_ceiling(grid, [("residual", shallow), ("residual", deep)])
         tests.append(
-            _Test(
+            grid.errors(
                 "4b'",
-                f"depth {deep} vs {shallow}",
-                f"residual-{deep} minus residual-{shallow}, test error",
-                None
-                if reason
-                else compare(
-                    grid.values("residual", deep, "test_err"),
-                    grid.values("residual", shallow, "test_err"),
-                    0.0,
-                    n_test,
-                ),
-                reason,
+                pair,
+                ("residual", deep),
+                ("residual", shallow),
+                "test_err",
+                why_not=reason,
             )
         )
         tests.append(
-            _Test(
+            grid.statistics(
                 "7b",
-                f"depth {deep} vs {shallow}",
-                f"residual-{deep} minus residual-{shallow}, epoch {grid.last}",
-                compare(
-                    grid.stat("residual", deep, "response_median", grid.last),
-                    grid.stat("residual", shallow, "response_median", grid.last),
-                ),
+                pair,
+                ("residual", deep),
+                ("residual", shallow),
+                "response_median",
+                grid.last,
             )
         )
     return tests
@@ -755,52 +449,23 @@ def _vanishing_tests(grid: _Grid, depth: int) -> list[_Test]:
 
 
 def _depth_tests(grid: _Grid, depth: int) -> list[_Test]:
+    """The claims that set a residual net against a plain one of the same depth."""
     r = grid.rules
+    nets = (("residual", depth), ("plain", depth))
     tests = [
-        _Test(
-            "4c",
-            f"depth {depth}",
-            f"residual-{depth} minus plain-{depth}; {grid.state('plain', depth)}",
-            compare(
-                grid.values("residual", depth, "train_err"),
-                grid.values("plain", depth, "train_err"),
-                0.0,
-                grid.n_images("n_train"),
-            ),
-        ),
-        _Test(
-            "S",
-            f"depth {depth}",
-            f"residual-{depth} minus plain-{depth}, epoch {grid.first}",
-            compare(
-                grid.stat("residual", depth, "autocorrelation_lag1", grid.first),
-                grid.stat("plain", depth, "autocorrelation_lag1", grid.first),
-            ),
-        ),
+        grid.errors("4c", f"depth {depth}", *nets, "train_err", note=grid.state("plain", depth)),
+        grid.statistics("S", f"depth {depth}", *nets, "autocorrelation_lag1", grid.first),
     ]
     tests += _vanishing_tests(grid, depth)
-    why_not = grid.trains(("residual", depth), ("plain", depth))
-    both = [("5a", grid.first), ("5a", grid.last), ("5a'", grid.last), ("7", grid.last)]
-    for claim_id, epoch in both:
-        statistic = {
-            "5a": "inactive_fraction_branch",
-            "5a'": "dead_fraction_branch",
-            "7": "response_median",
-        }[claim_id]
-        tests.append(
-            _Test(
-                claim_id,
-                f"depth {depth}, epoch {epoch}",
-                f"residual-{depth} minus plain-{depth}",
-                None
-                if why_not
-                else compare(
-                    grid.stat("residual", depth, statistic, epoch),
-                    grid.stat("plain", depth, statistic, epoch),
-                ),
-                why_not,
-            )
-        )
+    why_not = grid.trains(*nets)
+    for claim_id, statistic, epochs in (
+        ("5a", "inactive_fraction_branch", (grid.first, grid.last)),
+        ("5a'", "dead_fraction_branch", (grid.last,)),
+        ("7", "response_median", (grid.last,)),
+    ):
+        for epoch in epochs:
+            setting = f"depth {depth}, epoch {epoch}"
+            tests.append(grid.statistics(claim_id, setting, *nets, statistic, epoch, why_not))
     steps = {arch: grid.steps_to(arch, depth, r.speed_train_err) for arch in ("residual", "plain")}
     missing = [
         f"{arch}-{depth}: {int(np.isnan(v).sum())} of {len(v)} runs never reach "
@@ -820,27 +485,27 @@ def _depth_tests(grid: _Grid, depth: int) -> list[_Test]:
     return tests
 
 
-def _unconverged_or_at_ceiling(grid: _Grid, arch: str, others: list[tuple[str, int]]) -> str:
+def _unconverged_or_at_ceiling(grid: _Grid, groups: list[tuple[str, int]]) -> str:
     """Why a test-error comparison cannot show a small gain here ('' when it can).
 
     Every run of every group must have converged (final training error at most
-    ``converged_train_err``), and the reference group ``others[0]`` must make at least
+    ``converged_train_err``), and the reference group ``groups[0]`` must make at least
     ``ceiling_test_errors`` test errors on average.
     """
     r = grid.rules
-    for group_arch, depth in others:
-        errs = grid.values(group_arch, depth, "train_err")
+    for arch, depth in groups:
+        errs = grid.values(arch, depth, "train_err")
         if len(errs) == 0 or (errs > r.converged_train_err).any():
             return (
-                f"not every {group_arch}-{depth} run converged (final training error "
+                f"not every {arch}-{depth} run converged (final training error "
                 f"<= {r.converged_train_err:g}): {np.round(errs, 4).tolist()}"
             )
-    ref_arch, ref_depth = others[0]
+    arch, depth = groups[0]
     n_test = grid.n_images("n_test")
-    errors = grid.values(ref_arch, ref_depth, "test_err").mean() * n_test
+    errors = grid.values(arch, depth, "test_err").mean() * n_test
     if errors < r.ceiling_test_errors:
         return (
-            f"{ref_arch}-{ref_depth} is at the ceiling: {errors:.1f} test errors of {n_test:.0f} "
+            f"{arch}-{depth} is at the ceiling: {errors:.1f} test errors of {n_test:.0f} "
             f"on average (< {r.ceiling_test_errors}), too few to show a difference"
         )
     return ""
@@ -848,36 +513,14 @@ def _unconverged_or_at_ceiling(grid: _Grid, arch: str, others: list[tuple[str, i
 
 def _preact_tests(grid: _Grid, depth: int) -> list[_Test]:
     r = grid.rules
-    n_train, n_test = grid.n_images("n_train"), grid.n_images("n_test")
-    reason = _unconverged_or_at_ceiling(grid, "preact", [("residual", depth), ("preact", depth)])
+    nets = (("preact", depth), ("residual", depth))
+    reason = _unconverged_or_at_ceiling(grid, [("residual", depth), ("preact", depth)])
+    setting = f"depth {depth}"
     return [
-        _Test(
-            "P",
-            f"depth {depth}",
-            f"preact-{depth} minus residual-{depth} (margin {r.noninferiority_margin:g}); "
-            f"{grid.state('preact', depth)}",
-            compare(
-                grid.values("preact", depth, "train_err"),
-                grid.values("residual", depth, "train_err"),
-                r.noninferiority_margin,
-                n_train,
-            ),
+        grid.errors(
+            "P", setting, *nets, "train_err", r.noninferiority_margin, grid.state("preact", depth)
         ),
-        _Test(
-            "P'",
-            f"depth {depth}",
-            f"preact-{depth} minus residual-{depth}, test error "
-            f"(margin {r.noninferiority_margin:g})",
-            None
-            if reason
-            else compare(
-                grid.values("preact", depth, "test_err"),
-                grid.values("residual", depth, "test_err"),
-                r.noninferiority_margin,
-                n_test,
-            ),
-            reason,
-        ),
+        grid.errors("P'", setting, *nets, "test_err", r.noninferiority_margin, why_not=reason),
     ]
 
 
@@ -943,37 +586,22 @@ def _mechanism_tests(grid: _Grid, depth: int) -> list[_Test]:
     for arch in ("residual", "preact"):
         if arch not in grid.archs:
             continue
-        why_not = grid.trains((arch, depth), ("plain", depth))
+        nets = ((arch, depth), ("plain", depth))
+        why_not = grid.trains(*nets)
         for claim_id, statistic in (("M1", "pr_per_channel_branch"), ("M2", "relu_r2_branch")):
             for epoch in (grid.first, grid.last):
-                tests.append(
-                    _Test(
-                        claim_id,
-                        f"depth {depth}, epoch {epoch}, {arch}",
-                        f"{arch}-{depth} minus plain-{depth}",
-                        None
-                        if why_not
-                        else compare(
-                            grid.stat(arch, depth, statistic, epoch),
-                            grid.stat("plain", depth, statistic, epoch),
-                        ),
-                        why_not,
-                    )
-                )
+                setting = f"depth {depth}, epoch {epoch}, {arch}"
+                tests.append(grid.statistics(claim_id, setting, *nets, statistic, epoch, why_not))
         tests.append(
-            _Test(
+            grid.statistics(
                 "L1",
                 f"depth {depth}, {arch}",
-                f"{arch}-{depth} minus plain-{depth}, test error with one block deleted",
-                None
-                if why_not
-                else compare(
-                    grid.stat(arch, depth, "lesion_error_mean", grid.last),
-                    grid.stat("plain", depth, "lesion_error_mean", grid.last),
-                    0.0,
-                    grid.n_images("n_test"),
-                ),
+                *nets,
+                "lesion_error_mean",
+                grid.last,
                 why_not,
+                grid.n_images("n_test"),
+                ", test error with one block deleted",
             )
         )
     for arch, claim_id in (("plain", "L2"), ("residual", "L3"), ("preact", "L3")):

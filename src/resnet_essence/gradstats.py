@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .columns import LAYER_COLUMNS
 from .models import CifarNet, weight_layers
 
 
@@ -139,21 +140,7 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
         rows.append({**row, "layer_index": index})
     for index, row in enumerate(bn_rows):
         rows.append({**row, "layer_index": index})
-    columns = [
-        "kind",
-        "layer_index",
-        "layer",
-        "site",
-        "weight_grad_norm",
-        "weight_norm",
-        "grad_to_weight",
-        "signal_grad_norm",
-        "signal_grad_rms",
-        "relu_active_fraction",
-        "dead_fraction",
-        "response_std",
-    ]
-    return pd.DataFrame(rows).reindex(columns=columns)
+    return pd.DataFrame(rows).reindex(columns=LAYER_COLUMNS)
 
 
 def interpolation_path(a: torch.Tensor, b: torch.Tensor, points: int) -> torch.Tensor:

@@ -114,6 +114,20 @@ def collapse_examples(fig, spec, examples: pd.DataFrame) -> None:
                 ax.set_title("(a) input", fontsize=7, loc="left")
 
 
+def _recoverable_band(ax, rows: pd.DataFrame, color, label: str, dashes: str) -> None:
+    _band(
+        ax,
+        rows["embed_dim"],
+        rows["recoverable"],
+        rows["recoverable_lo"],
+        rows["recoverable_hi"],
+        color,
+        label,
+        dashes,
+        (0, 1),
+    )
+
+
 BLOCK_STYLES = {
     "original_block": ("ReLU(z + F(z)), original block", "#CC79A7"),
     "preact_block": ("z + F(z), pre-activation block", "#56B4E9"),
@@ -130,17 +144,8 @@ def survival(ax, table: pd.DataFrame, blocks: pd.DataFrame | None = None) -> Non
             continue
         rows = rows.sort_values("embed_dim")
         dashes = "-" if manifold == "spiral" else ":"
-        _band(
-            ax,
-            rows["embed_dim"],
-            rows["recoverable"],
-            rows["recoverable_lo"],
-            rows["recoverable_hi"],
-            colors[activation],
-            f"{COLLAPSE_LABELS[activation]}, {manifold.replace('_', ' ')}",
-            dashes,
-            (0, 1),
-        )
+        label = f"{COLLAPSE_LABELS[activation]}, {manifold.replace('_', ' ')}"
+        _recoverable_band(ax, rows, colors[activation], label, dashes)
         if activation == "relu":
             ax.plot(
                 rows["embed_dim"],
@@ -157,17 +162,8 @@ def survival(ax, table: pd.DataFrame, blocks: pd.DataFrame | None = None) -> Non
         for block, (label, color) in BLOCK_STYLES.items():
             rows = spiral[spiral["block"] == block].sort_values("embed_dim")
             if len(rows):
-                _band(
-                    ax,
-                    rows["embed_dim"],
-                    rows["recoverable"],
-                    rows["recoverable_lo"],
-                    rows["recoverable_hi"],
-                    color,
-                    f"{label}, {rows['manifold'].iloc[0].replace('_', ' ')}",
-                    "-.",
-                    (0, 1),
-                )
+                manifold = rows["manifold"].iloc[0].replace("_", " ")
+                _recoverable_band(ax, rows, color, f"{label}, {manifold}", "-.")
     ax.set_xlabel("embedding dimension n")
     ax.set_ylabel("fraction of points recoverable")
     ax.set_ylim(-0.02, 1.05)
@@ -263,6 +259,16 @@ def _deepest(table: pd.DataFrame) -> int:
     return int(table["depth"].max())
 
 
+def first_and_last(data: pd.DataFrame, order: str):
+    """(arch, rows, line style, label) of each arch at its first (dashed) and last (solid)
+    snapshot epoch, rows sorted by ``order``."""
+    epochs = sorted(data["epoch"].unique())
+    for arch, rows in data.groupby("arch", sort=True):
+        for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
+            label = f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}"
+            yield arch, rows[rows["epoch"] == epoch].sort_values(order), dashes, label
+
+
 def signal_profile(ax, layers: pd.DataFrame) -> None:
     """Per-element backward signal at each block output of the deepest nets (claim 5b)."""
     depth = _deepest(layers)
@@ -274,23 +280,11 @@ def signal_profile(ax, layers: pd.DataFrame) -> None:
     if data.empty:
         _empty(ax, "no backward-signal rows")
         return
-    epochs = sorted(data["epoch"].unique())
-    for arch, rows in data.groupby("arch", sort=True):
-        for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
-            r = rows[rows["epoch"] == epoch].sort_values("layer_index")
-            label = f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}"
-            # a log axis cannot show a band that reaches zero: keep it above the smallest mean
-            _band(
-                ax,
-                np.arange(1, len(r) + 1),
-                r["mean"],
-                r["lo"],
-                r["hi"],
-                ARCH_COLORS[arch],
-                label,
-                dashes,
-                (r["mean"].min() / 10, np.inf),
-            )
+    for arch, r, dashes, label in first_and_last(data, "layer_index"):
+        # a log axis cannot show a band that reaches zero: keep it above the smallest mean
+        floor = (r["mean"].min() / 10, np.inf)
+        blocks = np.arange(1, len(r) + 1)
+        _band(ax, blocks, r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], label, dashes, floor)
     ax.set_yscale("log")
     ax.set_xlabel(f"block (input → output), depth {depth}")
     ax.set_ylabel("backward signal per element (rms)")
@@ -365,22 +359,9 @@ def branch_zeros(ax, networks: pd.DataFrame) -> None:
     if data.empty:
         _empty(ax, "no branch ReLUs")
         return
-    epochs = sorted(data["epoch"].unique())
-    for arch, rows in data.groupby("arch", sort=True):
-        for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
-            r = rows[rows["epoch"] == epoch].sort_values("depth")
-            _errorbar(
-                ax,
-                r["depth"],
-                r["mean"],
-                r["lo"],
-                r["hi"],
-                (0, 1),
-                color=ARCH_COLORS[arch],
-                marker="o",
-                linestyle=dashes,
-                label=f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}",
-            )
+    for arch, r, dashes, label in first_and_last(data, "depth"):
+        style = {"color": ARCH_COLORS[arch], "marker": "o", "linestyle": dashes, "label": label}
+        _errorbar(ax, r["depth"], r["mean"], r["lo"], r["hi"], (0, 1), **style)
     ax.set_xlabel("depth (layers)")
     ax.set_ylabel("branch ReLU outputs that are 0")
     ax.set_title("branch ReLUs at zero")

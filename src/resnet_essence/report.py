@@ -84,7 +84,7 @@ def definitions_table(definitions: pd.DataFrame) -> pd.DataFrame:
             ],
             "source": definitions["source"],
             "measure": definitions["measure"],
-            "judged at": definitions["depths"],
+            "judged at": definitions["judged_at"],
             "predicted": definitions["predicted"],
             "kind": definitions["kind"],
         }
@@ -106,6 +106,12 @@ def summary_table(claims: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ci_column(frame: pd.DataFrame, metric: str, scale: float = 1.0) -> list[str]:
+    """``metric``'s mean [lo, hi] from its ``_mean``, ``_lo`` and ``_hi`` columns, formatted."""
+    columns = (frame[f"{metric}_{part}"] for part in ("mean", "lo", "hi"))
+    return [fmt_ci(m, lo, hi, scale) for m, lo, hi in zip(*columns, strict=True)]
+
+
 def final_block(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -115,21 +121,8 @@ def final_block(final: pd.DataFrame) -> pd.DataFrame:
             "runs (diverged)": [
                 f"{n} ({d})" for n, d in zip(final["n_runs"], final["n_diverged"], strict=True)
             ],
-            "train error % [95% CI]": [
-                fmt_ci(m, lo, hi, 100)
-                for m, lo, hi in zip(
-                    final["train_err_mean"],
-                    final["train_err_lo"],
-                    final["train_err_hi"],
-                    strict=True,
-                )
-            ],
-            "test error % [95% CI]": [
-                fmt_ci(m, lo, hi, 100)
-                for m, lo, hi in zip(
-                    final["test_err_mean"], final["test_err_lo"], final["test_err_hi"], strict=True
-                )
-            ],
+            "train error % [95% CI]": ci_column(final, "train_err", 100),
+            "test error % [95% CI]": ci_column(final, "test_err", 100),
         }
     )
 
@@ -141,24 +134,8 @@ def bottleneck_block(bottleneck: pd.DataFrame) -> pd.DataFrame:
             "bottleneck": bottleneck["width"],
             "params": [f"{p / 1e3:.1f}k" for p in bottleneck["params"]],
             "runs": bottleneck["n_runs"],
-            "train error %": [
-                fmt_ci(m, lo, hi, 100)
-                for m, lo, hi in zip(
-                    bottleneck["train_err_mean"],
-                    bottleneck["train_err_lo"],
-                    bottleneck["train_err_hi"],
-                    strict=True,
-                )
-            ],
-            "test error %": [
-                fmt_ci(m, lo, hi, 100)
-                for m, lo, hi in zip(
-                    bottleneck["test_err_mean"],
-                    bottleneck["test_err_lo"],
-                    bottleneck["test_err_hi"],
-                    strict=True,
-                )
-            ],
+            "train error % [95% CI]": ci_column(bottleneck, "train_err", 100),
+            "test error % [95% CI]": ci_column(bottleneck, "test_err", 100),
         }
     )
 
@@ -175,9 +152,7 @@ def paper_comparison(final: pd.DataFrame) -> pd.DataFrame:
                 "net": f"{r['arch']}-{depth}",
                 "params (ours)": f"{r['params'] / 1e6:.2f}M",
                 "params (paper)": papers.HE_PARAMS.get(depth, "–"),
-                "test error % (ours)": fmt_ci(
-                    r["test_err_mean"], r["test_err_lo"], r["test_err_hi"], 100
-                ),
+                "test error % (ours)": ci_column(r.to_frame().T, "test_err", 100)[0],
                 "He et al. %": fmt(paper.get(depth, math.nan)),
                 "akamaster reproduction %": fmt(
                     papers.AKAMASTER_RESNET_TEST_ERR.get(depth, math.nan)

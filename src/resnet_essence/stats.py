@@ -60,13 +60,10 @@ def bounded_mean_ci(
     which keeps rates of exactly 0 or 1 finite; without it they are kept 1e-6 from the ends.
     The mean is the plain mean; the interval is widened to contain it if the transform moved it.
     """
-    x = _finite(values)
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(x.mean())
+    mean, _, _, n = mean_ci(values, level)
     if n < 2:
         return mean, math.nan, math.nan, n
+    x = _finite(values)
     span = upper - lower
     p = np.clip((x - lower) / span, 0.0, 1.0)
     p = (p * n_trials + 0.5) / (n_trials + 1) if n_trials else np.clip(p, 1e-6, 1 - 1e-6)
