@@ -277,3 +277,21 @@ def test_jobs_inherit_the_checkout_first_on_their_python_path(monkeypatch):
     library_for_jobs("/checkout/src")
     library_for_jobs("/checkout/src")  # the Snakefile is read again by every cluster job
     assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/elsewhere"])
+
+
+def test_each_new_network_family_trains_one_epoch_through_snakemake(smoke_run, tmp_path):
+    """The pre-activation nets (rule train) and the three bottleneck variants (rule
+    train_bottleneck, every seed of a net in one job), one epoch each."""
+    write_config(tmp_path, {"train": {"epochs": 1, "snapshot_epochs": [0]}})
+    copy_results(smoke_run, tmp_path, "results/data/digits.npz", "results/data/digits.json")
+    preact = "results/runs/digits/preact-8/seed0/summary.json"
+    nets = [f"results/bottleneck/digits/{v}-b2/seed1/summary.json" for v in ("linear", "relu")]
+    nets.append("results/bottleneck/digits/expansion-b2/seed0/summary.json")
+    result = snakemake(tmp_path, preact, *nets, "--allowed-rules", "train", "train_bottleneck")
+    assert "rule train_bottleneck:" in result.stdout + result.stderr
+    for target in [preact, *nets]:
+        summary = json.loads((tmp_path / target).read_text())
+        assert summary["status"] == "completed" and summary["epochs_completed"] == 1
+    assert json.loads((tmp_path / preact).read_text())["spec"]["arch"] == "preact"
+    both = [tmp_path / f"results/bottleneck/digits/linear-b2/seed{s}/summary.json" for s in (0, 1)]
+    assert all(path.exists() for path in both)  # the job trained both seeds of the net
