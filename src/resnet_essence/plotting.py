@@ -107,11 +107,10 @@ def collapse_examples(fig, spec, examples: pd.DataFrame) -> None:
             ax.set_yticks([])
             ax.spines[:].set_visible(False)
             if r == 0:
-                ax.set_title("input" if dim == 0 else f"n = {dim}", fontsize=7, fontweight="normal")
+                title = "(a) input" if dim == 0 else f"n = {dim}"
+                ax.set_title(title, fontsize=7, fontweight="bold" if dim == 0 else "normal")
             if c == 0:
                 ax.set_ylabel(COLLAPSE_LABELS.get(activation, activation), fontsize=7)
-            if r == 0 and c == 0:
-                ax.set_title("(a) input", fontsize=7, loc="left")
 
 
 def _recoverable_band(ax, rows: pd.DataFrame, color, label: str, dashes: str) -> None:
@@ -440,12 +439,12 @@ def branch_probe_profile(ax, probes: pd.DataFrame | None, statistic: str, ylabel
 
 def redundancy_profile(ax, probes: pd.DataFrame | None) -> None:
     branch_probe_profile(ax, probes, "pr_per_channel", "effective dimension per channel")
-    ax.set_title("redundancy at the branch ReLU")
+    ax.set_title("redundancy, branch ReLU")
 
 
 def relu_loss_profile(ax, probes: pd.DataFrame | None) -> None:
     branch_probe_profile(ax, probes, "relu_r2", "input recoverable from output (R²)")
-    ax.set_title("what the branch ReLU keeps")
+    ax.set_title("kept by the branch ReLU")
 
 
 def lesion_curves(ax, probes: pd.DataFrame | None) -> None:
@@ -562,16 +561,21 @@ def _draw(name: str, ax, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def main_figure(tables: dict[str, pd.DataFrame]):
-    """The whole figure from the aggregated tables; returns the matplotlib Figure."""
+    """The whole figure from the aggregated tables; returns the matplotlib Figure.
+
+    The width panel, last, is left out when the run has no width sweep (its letter is the last,
+    so no other panel's letter changes).
+    """
     style()
-    rows = math.ceil(len(PANELS) / 3)
+    names = [n for n in PANELS if n != "width" or tables.get("width_sweep") is not None]
+    rows = math.ceil(len(names) / 3)
     fig = plt.figure(figsize=(7.2, 1.0 + 2.45 * rows), layout="constrained")
     outer = fig.add_gridspec(2, 1, height_ratios=[0.75, rows])
     collapse_examples(fig, outer[0], tables["examples"])
     axes = outer[1].subgridspec(rows, 3).subplots()
-    for ax in axes.flat[len(PANELS) :]:
+    for ax in axes.flat[len(names) :]:
         ax.set_axis_off()
-    for ax, name in zip(axes.flat, PANELS, strict=False):
+    for ax, name in zip(axes.flat, names, strict=False):
         _draw(name, ax, tables)
     return fig
 
