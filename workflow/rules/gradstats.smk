@@ -14,6 +14,7 @@ rule gradstats:
         "results/logs/gradstats/{dataset}/{arch}-{depth}.log",
     benchmark:
         "results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"
+    priority: lambda wc: int(wc.depth)
     conda:
         "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]

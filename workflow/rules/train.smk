@@ -8,6 +8,8 @@ rule train:
         "results/logs/train/{dataset}/{arch}-{depth}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"
+    # the deepest nets first: the longest jobs start early and short ones fill the end
+    priority: lambda wc: int(wc.depth)
     conda:
         "../envs/pipeline.yaml"
     threads: config["jobs"]["threads"]
