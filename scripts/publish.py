@@ -23,14 +23,17 @@ from resnet_essence.scripting import guard_shell, run_main, setup_logging
 log = logging.getLogger("publish")
 
 
-def git_commit(directory: Path) -> str:
-    """HEAD's hash, marked "+ uncommitted changes" when the work tree differs from it."""
+def git_commit(directory: Path, published: Path) -> str:
+    """HEAD's hash, marked "+ uncommitted changes" when the work tree differs from it (the
+    folder being published apart: its old copy is what this rule replaces)."""
     try:
         run = lambda *a: subprocess.run(
             ["git", *a], cwd=directory, capture_output=True, text=True, check=True
         ).stdout.strip()
         commit = run("rev-parse", "HEAD")
-        dirty = run("status", "--porcelain", "--untracked-files=no")
+        top = Path(run("rev-parse", "--show-toplevel")).resolve()
+        folder = published.resolve().relative_to(top)
+        dirty = run("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{folder}")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"{commit} + uncommitted changes" if dirty else commit
@@ -58,6 +61,7 @@ def wall_time(benchmarks: list[str]) -> tuple[float, float]:
 
 
 def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None:
+    commit = git_commit(Path(workflow_dir), Path(outputs["provenance"]).parent)
     for source, target in (
         (inputs["figure"], outputs["figure"]),
         (inputs["claims"], outputs["claims"]),
@@ -77,7 +81,7 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
         outputs["provenance"],
         (
             "# Where this example comes from\n\n"
-            f"- commit: `{git_commit(Path(workflow_dir))}`\n"
+            f"- commit: `{commit}`\n"
             f"- published: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
             "- config: `config.yaml` beside this file (the full, validated configuration)\n"
             f"- wall time: {span / 60:.1f} min from the first job's start to the end of the last "
