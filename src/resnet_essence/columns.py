@@ -14,5 +14,7 @@ LAYER_STATISTICS = [
     "dead_fraction",
     "response_std",
 ]
-# the layer table: what identifies a row, then weight_norm (weight rows), then the statistics
-LAYER_COLUMNS = ["kind", "layer_index", "layer", "site", "weight_norm", *LAYER_STATISTICS]
+# the layer table: what identifies a row, then the statistics, with weight_norm (weight rows)
+# beside the weight-gradient norm it scales
+LAYER_COLUMNS = ["kind", "layer_index", "layer", "site", *LAYER_STATISTICS]
+LAYER_COLUMNS.insert(LAYER_COLUMNS.index("weight_grad_norm") + 1, "weight_norm")
