@@ -25,15 +25,17 @@ log = logging.getLogger("publish")
 
 def git_commit(directory: Path, published: Path) -> str:
     """HEAD's hash, marked "+ uncommitted changes" when the work tree differs from it (the
-    folder being published apart: its old copy is what this rule replaces)."""
+    folder being published apart when it lies in the checkout: its old copy is what this rule
+    replaces)."""
     try:
         run = lambda *a: subprocess.run(
             ["git", *a], cwd=directory, capture_output=True, text=True, check=True
         ).stdout.strip()
         commit = run("rev-parse", "HEAD")
         top = Path(run("rev-parse", "--show-toplevel")).resolve()
-        folder = published.resolve().relative_to(top)
-        dirty = run("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{folder}")
+        inside = published.resolve().is_relative_to(top)  # a --directory elsewhere is not
+        exclude = [f":!{published.resolve().relative_to(top)}"] if inside else []
+        dirty = run("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude)
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"{commit} + uncommitted changes" if dirty else commit

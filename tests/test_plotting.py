@@ -1,5 +1,6 @@
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 from resnet_essence import plotting
@@ -59,3 +60,31 @@ def test_panel_letters_are_unique_and_in_reading_order():
 def test_every_panel_has_its_own_caption_in_the_snakemake_report():
     captions = sorted(p.stem for p in (ROOT / "workflow/report/panels").glob("*.rst"))
     assert captions == plotting.PANEL_FILES
+
+
+def _lesion_rows(arch: str, epoch: int, error: float) -> list[dict]:
+    base = {"dataset": "digits", "arch": arch, "depth": 56, "epoch": epoch, "probe": "lesion"}
+    rows = [{**base, "layer_index": -1, "statistic": "intact_error", "mean": error}]
+    rows += [
+        {**base, "layer_index": k, "statistic": "k_deleted_error", "mean": error + 0.01 * k}
+        for k in (1, 2, 3)
+    ]
+    return [{**r, "lo": r["mean"] - 0.01, "hi": r["mean"] + 0.01} for r in rows]
+
+
+def test_lesion_panel_leaves_out_nets_that_diverged_before_the_last_epoch():
+    """A diverged run's probes stop at its last finite snapshot (epoch 0): its curve is not
+    drawn beside the others' final curves, and the panel says which net is missing."""
+    probes = pd.DataFrame(
+        _lesion_rows("plain", 10, 0.5)
+        + _lesion_rows("residual", 0, 0.9)  # every residual-56 run diverged
+        + _lesion_rows("preact", 0, 0.9)
+        + _lesion_rows("preact", 10, 0.1)  # one preact-56 run diverged, the others did not
+    )
+    fig, ax = plt.subplots()
+    plotting.lesion_curves(ax, probes)
+    drawn = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    assert set(drawn) == {"plain", "preact"}
+    assert drawn["preact"] == pytest.approx([10.0, 11.0, 12.0, 13.0])
+    assert any("epoch 10: residual" in text.get_text() for text in ax.texts)
+    plt.close(fig)

@@ -32,8 +32,9 @@ def test_dry_run_of_every_config(config, tmp_path):
     result = snakemake(tmp_path, "-n")
     jobs = job_counts(result.stdout)
     cfg = __import__("yaml").safe_load((tmp_path / "config.yaml").read_text())
-    runs = len(cfg["archs"]) * len(cfg["depths"]) * len(cfg["seeds"])
-    assert jobs["train"] == runs and jobs["gradstats"] == runs
+    nets = len(cfg["archs"]) * len(cfg["depths"])
+    assert jobs["train"] == nets * len(cfg["seeds"])
+    assert jobs["gradstats"] == nets  # one job per network, for all its seeds
     assert jobs["collapse"] == jobs["aggregate"] == jobs["figure"] == jobs["report"] == 1
 
 
@@ -170,19 +171,16 @@ def test_rule_train_alone(smoke_run, tmp_path):
 
 def test_rule_gradstats_alone(smoke_run, tmp_path):
     write_config(tmp_path)
+    seeds = [f"results/runs/digits/plain-8/seed{s}" for s in (0, 1)]
+    files = ("snapshots.pt", "summary.json", "metrics.csv", "trace.csv", "model.pt")
     copy_results(
         smoke_run,
         tmp_path,
         "results/data/digits.npz",
         "results/data/digits.json",
-        f"{RUN}/snapshots.pt",
-        f"{RUN}/summary.json",
-        f"{RUN}/metrics.csv",
-        f"{RUN}/trace.csv",
-        f"{RUN}/model.pt",
+        *(f"{run}/{name}" for run in seeds for name in files),
     )
     _single_rule(tmp_path, "gradstats", f"{STATS}.csv")
-    layers = pd.read_csv(tmp_path / f"{STATS}.csv")
     required = {
         "epoch",
         "layer",
@@ -191,13 +189,19 @@ def test_rule_gradstats_alone(smoke_run, tmp_path):
         "dead_fraction",
         "response_std",
     }
-    assert required <= set(layers.columns)
-    assert sorted(layers["epoch"].unique()) == [0, 2]
+    for seed in (0, 1):  # one job writes every seed's tables
+        stats = STATS.replace("seed0", f"seed{seed}")
+        layers = pd.read_csv(tmp_path / f"{stats}.csv")
+        assert required <= set(layers.columns)
+        assert sorted(layers["epoch"].unique()) == [0, 2]
+        assert (tmp_path / f"{stats}.probes.csv").exists()
+        pd.testing.assert_frame_equal(layers, pd.read_csv(smoke_run / f"{stats}.csv"))
 
 
 def test_rule_aggregate_alone(smoke_run, tmp_path):
     write_config(tmp_path)
-    copy_results(smoke_run, tmp_path, "results/data", "results/runs", "results/gradstats")
+    tables = ("results/data", "results/runs", "results/gradstats", "results/bottleneck")
+    copy_results(smoke_run, tmp_path, *tables)
     _single_rule(tmp_path, "aggregate", "results/tables/final.csv")
     pd.testing.assert_frame_equal(
         pd.read_csv(tmp_path / "results/tables/final.csv"),

@@ -258,6 +258,20 @@ def _deepest(table: pd.DataFrame) -> int:
     return int(table["depth"].max())
 
 
+def at_last_epoch(ax, data: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the last snapshot epoch. The probes of a run that diverged stop at its last
+    finite snapshot: such rows are left out rather than mixed with the others, and the panel
+    names the archs that have none at that epoch."""
+    if data.empty:
+        return data
+    last = data["epoch"].max()
+    missing = sorted(set(data["arch"]) - set(data.loc[data["epoch"] == last, "arch"]))
+    if missing:
+        note = f"no finite weights at epoch {last}: {', '.join(missing)}"
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=4.5, color="0.4")
+    return data[data["epoch"] == last]
+
+
 def first_and_last(data: pd.DataFrame, order: str):
     """(arch, rows, line style, label) of each arch at its first (dashed) and last (solid)
     snapshot epoch, rows sorted by ``order``."""
@@ -423,12 +437,14 @@ def branch_probe_profile(ax, probes: pd.DataFrame | None, statistic: str, ylabel
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = probes[
-        (probes["depth"] == depth)
-        & (probes["statistic"] == statistic)
-        & (probes["site"] == "branch")
-        & (probes["epoch"] == probes["epoch"].max())
-    ]
+    data = at_last_epoch(
+        ax,
+        probes[
+            (probes["depth"] == depth)
+            & (probes["statistic"] == statistic)
+            & (probes["site"] == "branch")
+        ],
+    )
     for arch, rows in data.groupby("arch", sort=True):
         r = rows.sort_values("layer_index")
         _band(ax, np.arange(1, len(r) + 1), r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], arch)
@@ -453,7 +469,7 @@ def lesion_curves(ax, probes: pd.DataFrame | None) -> None:
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = probes[(probes["depth"] == depth) & (probes["probe"] == "lesion")]
+    data = at_last_epoch(ax, probes[(probes["depth"] == depth) & (probes["probe"] == "lesion")])
     for arch, rows in data.groupby("arch", sort=True):
         intact = rows[rows["statistic"] == "intact_error"]
         curve = rows[rows["statistic"] == "k_deleted_error"].sort_values("layer_index")
@@ -481,7 +497,9 @@ def linear_unit_scatter(ax, probes: pd.DataFrame | None) -> None:
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = probes[(probes["depth"] == depth) & (probes["probe"] == "linear_units")]
+    data = at_last_epoch(
+        ax, probes[(probes["depth"] == depth) & (probes["probe"] == "linear_units")]
+    )
     for arch, rows in data.groupby("arch", sort=True):
         wide = rows.pivot_table(index="layer_index", columns="statistic", values="mean")
         if {"switching_fraction", "delta_loss_linear_layer"} <= set(wide.columns):
