@@ -62,6 +62,15 @@ def test_bounded_intervals_stay_inside_the_range_and_hold_the_mean(values, n_tri
     assert -1 <= lo <= mean <= hi <= 1
 
 
+def test_a_difference_of_error_rates_keeps_its_interval_inside_minus_one_and_one():
+    # one seed of the first net at chance, two trained: the t interval alone reaches past 1
+    wide = compare([0.9, 0.9, 0.05], [0.02, 0.03, 0.5])
+    assert wide.hi > 1 or wide.lo < -1
+    rates = compare([0.9, 0.9, 0.05], [0.02, 0.03, 0.5], n_trials=360)
+    assert -1 <= rates.lo <= rates.effect <= rates.hi <= 1
+    assert rates.p == pytest.approx(wide.p, rel=0.2)  # p stays Welch's (with the rate floor)
+
+
 def test_welch_comparison_and_its_p_value():
     a, b = [10.0, 11.0, 12.0], [1.0, 2.0, 3.0]
     c = compare(a, b)
@@ -236,6 +245,31 @@ def test_5b_needs_the_premise_of_vanishing_and_names_explosion():
     assert _one(_verdicts(_grid(stats=vanishing)), "5b", "depth 56")["verdict"] == SUPPORTED
     vanishing.update(_all_stat("signal_slope", "residual", 2.5))
     assert _one(_verdicts(_grid(stats=vanishing)), "5c", "depth 56")["verdict"] == CONTRADICTED
+
+
+def test_5c_names_an_undefined_slope_instead_of_an_absent_premise():
+    """Runs that diverged before the last snapshot, or a net whose backward signal is zero in
+    some block, have no slope there: the reason says so rather than 'no clear vanishing'."""
+    vanishing = {**_all_stat("signal_slope", "plain", 1.2)}
+    vanishing.update(_all_stat("signal_slope", "residual", 0.2))
+    vanishing[("signal_slope", "residual", 56, 10)] = (math.nan, math.nan, 0.1)
+    claims = _verdicts(_grid(stats=vanishing))
+    row = _one(claims, "5c", "depth 56")
+    assert row["verdict"] == NOT_TESTABLE
+    assert "defined at epoch 10 for residual-56: 1 of 3 runs" in row["reason"]
+    assert _one(claims, "5b", "depth 56")["verdict"] == SUPPORTED  # epoch 0 is measured
+
+
+def test_runs_that_did_not_finish_are_named_in_the_measure():
+    runs, epochs, net = _grid()
+    diverged = (runs["arch"] == "residual") & (runs["depth"] == 56)
+    runs.loc[diverged, "status"] = "diverged"
+    row = _one(_verdicts((runs, epochs, net)), "4b", "depth 56 vs 8")
+    assert "residual-56: no run finished (all 3 diverged or unfinished)" in row["measure"]
+    assert row["verdict"] == INCONCLUSIVE  # too few runs: the data cannot decide
+    runs.loc[diverged & (runs["seed"] > 0), "status"] = "completed"
+    row = _one(_verdicts((runs, epochs, net)), "4b", "depth 56 vs 8")
+    assert "residual-56 trains (no finished run at chance, 1 of 3 did not finish)" in row["measure"]
 
 
 def test_6_speed_both_ways_and_not_testable_when_a_net_never_gets_there():

@@ -267,9 +267,17 @@ class _Grid:
 
     def state(self, arch: str, depth: int) -> str:
         rows = self.group(arch, depth)
+        total = len(self.runs[(self.runs["arch"] == arch) & (self.runs["depth"] == depth)])
+        unfinished = f", {total - len(rows)} of {total} did not finish" if len(rows) < total else ""
+        if not len(rows):
+            return f"{arch}-{depth}: no run finished (all {total} diverged or unfinished)"
         failed = self.at_chance(arch, depth)
         if failed:
-            return f"{arch}-{depth} fails to train ({failed}/{len(rows)} runs at chance)"
+            return (
+                f"{arch}-{depth} fails to train ({failed}/{len(rows)} runs at chance{unfinished})"
+            )
+        if unfinished:
+            return f"{arch}-{depth} trains (no finished run at chance{unfinished})"
         return f"{arch}-{depth} trains (no run at chance)"
 
     def trains(self, *groups: tuple[str, int]) -> str:
@@ -438,7 +446,14 @@ def _vanishing_tests(grid: _Grid, depth: int) -> list[_Test]:
             f"{np.mean(residual) if len(residual) else math.nan:.3g} decades (> 0: vanishing)"
         )
         reason = ""
-        if not (lo > 0):
+        undefined = [
+            f"{arch}-{depth}: {int(np.isfinite(v).sum())} of {len(v)} runs"
+            for arch, v in (("plain", plain), ("residual", residual))
+            if np.isfinite(v).sum() < 2
+        ]
+        if undefined:  # diverged before this snapshot, or a backward signal of zero somewhere
+            reason = f"the signal slope is defined at epoch {epoch} for {'; '.join(undefined)}"
+        elif not (lo > 0):
             kind = "grows toward the input (explosion)" if hi < 0 else "shows no clear vanishing"
             reason = f"premise absent: the plain net's backward signal {kind} at the {when}"
         comparison = None

@@ -107,6 +107,8 @@ def contrast(
     grow?) is (1, -1, -1, 1). ``n_trials`` marks every sample as error rates on that many images
     (module docstring). With fewer than two finished values in a sample, or no spread at all in
     a quantity that is not a rate, the interval and p are NaN: nothing can be decided from it.
+    The interval of a contrast of rates is cut to the range the contrast can reach ([-1, 1]
+    for a difference); the p-value is Welch's.
     """
     samples = [_finite(x) for x in samples]
     sizes = [len(x) for x in samples]
@@ -128,7 +130,11 @@ def contrast(
     dof = variance**2 / sum(v**2 / (len(x) - 1) for v, x in zip(parts, samples, strict=True))
     half = sps.t.ppf(0.5 + level / 2, dof) * se
     p = float(2 * sps.t.sf(abs(effect - null) / se, dof))
-    return Comparison(effect, effect - half, effect + half, p, null, n_a, n_b)
+    lo, hi = effect - half, effect + half
+    if n_trials is not None:  # rates in [0, 1]: the contrast cannot leave its reachable range
+        lo = max(lo, sum(min(w, 0.0) for w in weights))
+        hi = min(hi, sum(max(w, 0.0) for w in weights))
+    return Comparison(effect, lo, hi, p, null, n_a, n_b)
 
 
 def compare(
