@@ -258,6 +258,10 @@ def test_5c_names_an_undefined_slope_instead_of_an_absent_premise():
     assert row["verdict"] == NOT_TESTABLE
     assert "defined at epoch 10 for residual-56: 1 of 3 runs" in row["reason"]
     assert _one(claims, "5b", "depth 56")["verdict"] == SUPPORTED  # epoch 0 is measured
+    runs, epochs, net = _grid(stats=vanishing)  # diverged runs have no rows at all there
+    gone = (net["arch"] == "residual") & (net["depth"] == 56) & (net["epoch"] == 10)
+    row = _one(_verdicts((runs, epochs, net[~gone])), "5c", "depth 56")
+    assert "residual-56: 0 of 3 runs" in row["reason"]
 
 
 def test_runs_that_did_not_finish_are_named_in_the_measure():

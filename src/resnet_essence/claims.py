@@ -265,9 +265,13 @@ class _Grid:
         chance = 1.0 - 1.0 / rows["num_classes"]
         return int((rows["train_err"] >= self.rules.chance_fraction * chance).sum())
 
+    def total(self, arch: str, depth: int) -> int:
+        """How many runs of the net there are, finished or not."""
+        return len(self.runs[(self.runs["arch"] == arch) & (self.runs["depth"] == depth)])
+
     def state(self, arch: str, depth: int) -> str:
         rows = self.group(arch, depth)
-        total = len(self.runs[(self.runs["arch"] == arch) & (self.runs["depth"] == depth)])
+        total = self.total(arch, depth)
         unfinished = f", {total - len(rows)} of {total} did not finish" if len(rows) < total else ""
         if not len(rows):
             return f"{arch}-{depth}: no run finished (all {total} diverged or unfinished)"
@@ -283,7 +287,7 @@ class _Grid:
     def trains(self, *groups: tuple[str, int]) -> str:
         """'' when every run of every group finished and none is at chance, else why not."""
         for arch, depth in groups:
-            total = len(self.runs[(self.runs["arch"] == arch) & (self.runs["depth"] == depth)])
+            total = self.total(arch, depth)
             finished = len(self.group(arch, depth))
             if finished < total:
                 return f"{arch}-{depth}: {total - finished} of {total} runs did not finish"
@@ -447,7 +451,7 @@ def _vanishing_tests(grid: _Grid, depth: int) -> list[_Test]:
         )
         reason = ""
         undefined = [
-            f"{arch}-{depth}: {int(np.isfinite(v).sum())} of {len(v)} runs"
+            f"{arch}-{depth}: {int(np.isfinite(v).sum())} of {grid.total(arch, depth)} runs"
             for arch, v in (("plain", plain), ("residual", residual))
             if np.isfinite(v).sum() < 2
         ]
