@@ -431,7 +431,9 @@ def bottleneck_errors(ax, bottleneck: pd.DataFrame | None) -> None:
     ax.legend(frameon=False, fontsize=4.5)
 
 
-def branch_probe_profile(ax, probes: pd.DataFrame | None, statistic: str, ylabel: str) -> None:
+def branch_probe_profile(
+    ax, probes: pd.DataFrame | None, statistic: str, ylabel: str, bounds=(-np.inf, np.inf)
+) -> None:
     """A probe of the branch ReLU in each block of the deepest nets, at the end (claims M1, M2)."""
     if probes is None or probes.empty:
         _empty(ax, "no probes in this run")
@@ -447,19 +449,22 @@ def branch_probe_profile(ax, probes: pd.DataFrame | None, statistic: str, ylabel
     )
     for arch, rows in data.groupby("arch", sort=True):
         r = rows.sort_values("layer_index")
-        _band(ax, np.arange(1, len(r) + 1), r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], arch)
+        blocks = np.arange(1, len(r) + 1)
+        _band(ax, blocks, r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], arch, bounds=bounds)
     ax.set_xlabel(f"block (input → output), depth {depth}")
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=4.5)
 
 
 def redundancy_profile(ax, probes: pd.DataFrame | None) -> None:
-    branch_probe_profile(ax, probes, "pr_per_channel", "effective dimension per channel")
+    # the participation ratio per channel lies in (0, 1]
+    branch_probe_profile(ax, probes, "pr_per_channel", "effective dimension per channel", (0, 1))
     ax.set_title("redundancy, branch ReLU")
 
 
 def relu_loss_profile(ax, probes: pd.DataFrame | None) -> None:
-    branch_probe_profile(ax, probes, "relu_r2", "input recoverable from output (R²)")
+    # a held-out R² is at most 1 (below 0 when the ridge fit is worse than the mean)
+    branch_probe_profile(ax, probes, "relu_r2", "input recoverable from output (R²)", (-np.inf, 1))
     ax.set_title("kept by the branch ReLU")
 
 
