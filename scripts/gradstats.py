@@ -1,6 +1,6 @@
 """Rule gradstats: per-layer gradient, dead-ReLU and response statistics at each snapshot, and
 the mechanism probes (redundancy, linear units, lesions; resnet_essence/probes.py) on the same
-snapshots: one job per run, so the run's weights and data are loaded once.
+snapshots: one job per network and depth, for all its seeds, so the data are loaded once.
 
 Run it through Snakemake, e.g.
 ``snakemake --cores 1 results/gradstats/digits/residual-20/seed0.csv``.
@@ -17,7 +17,7 @@ from resnet_essence.gradstats import measure_snapshots
 from resnet_essence.models import build_model, spec_from_dict
 from resnet_essence.probes import probe_snapshots
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
-from resnet_essence.training import Normaliser
+from resnet_essence.training import normalised_test_batch
 
 log = logging.getLogger("gradstats")
 
@@ -25,14 +25,15 @@ log = logging.getLogger("gradstats")
 def measure_all(data_path, info_path, snapshots, summaries, cfg, probes_cfg, threads, outputs):
     """Every seed of one network and depth, one after the other (the data loaded once)."""
     torch.set_num_threads(threads)
-    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
-    data = read_dataset(data_path)
+    data = read_dataset(data_path, info_path)
+    # the probe batch, then as many held-out images (probes.probe_snapshots)
+    test_x, test_y = normalised_test_batch(data, 2 * cfg["batch_size"])
     for index, (snapshots_path, summary_path) in enumerate(zip(snapshots, summaries, strict=True)):
         files = {name: paths[index] for name, paths in outputs.items()}
-        measure(data, snapshots_path, summary_path, cfg, probes_cfg, files)
+        measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, files)
 
 
-def measure(data, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
+def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
     summary = read_json(summary_path)
     verify(snapshots_path, summary.get("files", {}).get("snapshots"), "train")
     # weights_only: tensors and plain containers only, a tampered file cannot run code
@@ -40,8 +41,6 @@ def measure(data, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> Non
     spec = spec_from_dict(saved["spec"])
     model = build_model(spec)
     batch = cfg["batch_size"]
-    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
-    test_x, test_y = normalise(torch.from_numpy(data.x_test)), torch.from_numpy(data.y_test)
     x, y = test_x[:batch], test_y[:batch]
     snapshots = saved["snapshots"]
     if summary["status"] != "completed":

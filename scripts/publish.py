@@ -41,19 +41,16 @@ def git_commit(directory: Path, published: Path) -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
-DRAWING = {"figure", "panels", "report"}  # redrawn from the tables at will: not part of the run
-
-
 def wall_time(benchmarks: list[str]) -> tuple[float, float]:
     """(seconds from the first job's start to the last computing job's end, summed job seconds).
 
     A job's end is its benchmark file's time of writing, its start that minus the benchmarked
-    seconds. The figure, panels and report are left out: they take seconds and may be drawn
-    again later without rerunning anything. Valid for a run done in one go; a resumed run counts
-    the pause as well.
+    seconds. ``benchmarks`` are those of the jobs that compute (report.smk's COMPUTE_BENCHMARKS):
+    the figure, panels and report take seconds and may be drawn again later. Valid for a run
+    done in one go; a resumed run counts the pause as well.
     """
     spans = []
-    for path in (p for p in benchmarks if Path(p).parent.name not in DRAWING):
+    for path in benchmarks:
         seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
         end = Path(path).stat().st_mtime
         spans.append((end - seconds, end, seconds))
@@ -78,7 +75,7 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
     claims = pd.read_csv(inputs["claims"], dtype={"claim_id": str}).fillna({"reason": ""})
     write_text(outputs["claims_md"], rp.markdown_table(rp.verdict_table(claims)) + "\n")
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))
-    span, busy = wall_time([*inputs["benchmarks"], inputs["report_benchmark"]])
+    span, busy = wall_time(inputs["benchmarks"])
     write_text(
         outputs["provenance"],
         (

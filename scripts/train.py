@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import atomic_path, file_record, read_json, verify, write_csv, write_json
+from resnet_essence.files import atomic_path, file_record, write_csv, write_json
 from resnet_essence.models import spec_from_dict
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Interrupted, TrainConfig, Trainer, resolve_device
@@ -26,8 +26,7 @@ def train_all(data_path, info_path, runs, spec, recipe, job, outputs) -> None:
     """Each run in ``runs`` (its ids and checkpoint) in turn; ``outputs`` maps each output name
     to one path per run."""
     torch.set_num_threads(job["threads"])
-    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
-    data = read_dataset(data_path)
+    data = read_dataset(data_path, info_path)
     for index, run in enumerate(runs):
         files = {name: paths[index] for name, paths in outputs.items()}
         train(data, run["ids"], spec, recipe, job, files, run["checkpoint"])

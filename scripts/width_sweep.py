@@ -10,21 +10,18 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import read_json, verify, write_csv
+from resnet_essence.files import write_csv
 from resnet_essence.probes import width_sweep
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
-from resnet_essence.training import Normaliser
+from resnet_essence.training import normalised_test_batch
 
 log = logging.getLogger("width_sweep")
 
 
 def sweep(data_path, info_path, params, threads, out) -> None:
     torch.set_num_threads(threads)
-    verify(data_path, read_json(info_path).get("npz"), "prepare_data")
-    data = read_dataset(data_path)
-    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
-    x = normalise(torch.from_numpy(data.x_test[: params["batch_size"]]))
-    y = torch.from_numpy(data.y_test[: params["batch_size"]])
+    data = read_dataset(data_path, info_path)
+    x, y = normalised_test_batch(data, params["batch_size"])
     rows = []
     for arch in params["archs"]:
         rows += width_sweep(

@@ -180,7 +180,10 @@ def network_runs(
       ``lesion_error_mean``, ``k_deleted_error_<k>`` (:func:`_probe_statistics`).
     """
     rows = []
-    for key, run in layers.groupby([*RUN_KEYS, "epoch"], sort=True):
+    keys = [*RUN_KEYS, "epoch"]
+    has_probes = probes is not None and len(probes) > 0
+    probe_groups = dict(list(probes.groupby(keys, sort=False))) if has_probes else {}
+    for key, run in layers.groupby(keys, sort=True):
         values: dict[str, float] = {}
         weights = run[run["kind"] == "weight"].sort_values("layer_index")
         values["grad_ratio"], values["grad_slope"] = depth_profile(weights["weight_grad_norm"])
@@ -188,12 +191,9 @@ def network_runs(
         signal = signal.sort_values("layer_index")["signal_grad_rms"]
         values["signal_ratio"], values["signal_slope"] = depth_profile(signal)
         values.update(_site_statistics(run[run["kind"] == "relu"], run[run["kind"] == "bn"]))
-        if probes is not None and len(probes):
-            mask = np.ones(len(probes), dtype=bool)
-            for column, value in zip([*RUN_KEYS, "epoch"], key, strict=True):
-                mask &= (probes[column] == value).to_numpy()
-            values.update(_probe_statistics(probes[mask]))
-        base = dict(zip([*RUN_KEYS, "epoch"], key, strict=True))
+        if has_probes:
+            values.update(_probe_statistics(probe_groups.get(key, probes.iloc[:0])))
+        base = dict(zip(keys, key, strict=True))
         rows.extend({**base, "statistic": k, "value": float(v)} for k, v in values.items())
     out = pd.DataFrame(rows, columns=[*RUN_KEYS, "epoch", "statistic", "value"])
     if len(shatter):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from importlib.resources import files
 
 import numpy as np
@@ -139,6 +140,13 @@ def _values_at(rows: pd.DataFrame) -> str:
     return ", ".join(f"n={int(r.embed_dim)}: {r.recoverable:.3f}" for r in rows.itertuples())
 
 
+def _sanity(claim_id: str, setting: str, measure: str, worst: float, tolerance: float) -> Verdict:
+    """A theorem checked numerically: it passes when the worst deviation is within tolerance."""
+    verdict = SANITY_PASSED if worst <= tolerance else SANITY_FAILED
+    nan = math.nan
+    return Verdict(claim_id, setting, measure, worst, nan, nan, nan, nan, verdict, "")
+
+
 def collapse_verdicts(
     survival: pd.DataFrame, blocks: pd.DataFrame | None, rules: Rules
 ) -> list[Verdict]:
@@ -168,40 +176,15 @@ def collapse_verdicts(
             )
         )
         worst = float((rows["recoverable"] - rows["theory"]).abs().max())
-        out.append(
-            Verdict(
-                "1b",
-                manifold,
-                f"largest gap to the law over n = {m}..{int(rows['embed_dim'].max())}",
-                worst,
-                nan,
-                nan,
-                nan,
-                nan,
-                SANITY_PASSED if worst <= rules.theory_tolerance else SANITY_FAILED,
-                "",
-            )
-        )
+        measure = f"largest gap to the law over n = {m}..{int(rows['embed_dim'].max())}"
+        out.append(_sanity("1b", manifold, measure, worst, rules.theory_tolerance))
     for claim_id, activation in (("2", "linear"), ("3", "residual")):
         rows = survival[survival["activation"] == activation]
         if rows.empty:
             continue
         lost = float(1.0 - rows["recoverable"].min())
-        error = float(rows["recon_error"].max())
-        out.append(
-            Verdict(
-                claim_id,
-                "all manifolds",
-                f"largest reconstruction error {error:.1e}",
-                lost,
-                nan,
-                nan,
-                nan,
-                nan,
-                SANITY_PASSED if lost <= rules.exact_tolerance else SANITY_FAILED,
-                "",
-            )
-        )
+        measure = f"largest reconstruction error {rows['recon_error'].max():.1e}"
+        out.append(_sanity(claim_id, "all manifolds", measure, lost, rules.exact_tolerance))
     if blocks is not None and len(blocks):
         for claim_id, block in (("3a", "preact_block"), ("3b", "original_block")):
             for manifold, rows in blocks[blocks["block"] == block].groupby("manifold", sort=True):
@@ -246,6 +229,7 @@ class _Grid:
         self.net = net_runs
         self.done = runs[runs["status"] == "completed"]
         self.archs = set(runs["arch"])
+        self.chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0])  # one dataset, one count
         epochs_measured = sorted(set(net_runs["epoch"])) if len(net_runs) else []
         self.first = epochs_measured[0] if epochs_measured else None
         self.last = epochs_measured[-1] if epochs_measured else None
@@ -262,8 +246,7 @@ class _Grid:
     def at_chance(self, arch: str, depth: int) -> int:
         """How many finished runs end at chance (training error near 1 - 1/classes)."""
         rows = self.group(arch, depth)
-        chance = 1.0 - 1.0 / rows["num_classes"]
-        return int((rows["train_err"] >= self.rules.chance_fraction * chance).sum())
+        return int((rows["train_err"] >= self.rules.chance_fraction * self.chance).sum())
 
     def total(self, arch: str, depth: int) -> int:
         """How many runs of the net there are, finished or not."""
@@ -305,6 +288,12 @@ class _Grid:
         ]
         return rows["value"].to_numpy(dtype=float)
 
+    def _versus(self, claim_id, setting, a, b, sample, detail, null=0.0, n_trials=None, why_not=""):
+        """Net a minus net b in ``sample(arch, depth)`` (skipped when ``why_not`` says why)."""
+        measure = f"{a[0]}-{a[1]} minus {b[0]}-{b[1]}{detail}"
+        comparison = None if why_not else compare(sample(*a), sample(*b), null, n_trials)
+        return _Test(claim_id, setting, measure, comparison, why_not)
+
     def errors(
         self,
         claim_id: str,
@@ -317,18 +306,13 @@ class _Grid:
         why_not: str = "",
     ) -> _Test:
         """Net a minus net b in a final error rate (train_err, test_err), against ``null``."""
-        measure = f"{a[0]}-{a[1]} minus {b[0]}-{b[1]}"
-        if column == "test_err":
-            measure += ", test error"
-        if null:
-            measure += f" (margin {null:g})"
-        n_images = self.n_images("n_train" if column == "train_err" else "n_test")
-        comparison = None
-        if not why_not:
-            comparison = compare(self.values(*a, column), self.values(*b, column), null, n_images)
-        return _Test(
-            claim_id, setting, measure + (f"; {note}" if note else ""), comparison, why_not
+        detail = (", test error" if column == "test_err" else "") + (
+            f" (margin {null:g})" if null else ""
         )
+        detail += f"; {note}" if note else ""
+        n_images = self.n_images("n_train" if column == "train_err" else "n_test")
+        sample = partial(self.values, column=column)
+        return self._versus(claim_id, setting, a, b, sample, detail, null, n_images, why_not)
 
     def statistics(
         self,
@@ -343,13 +327,9 @@ class _Grid:
         what: str = "",
     ) -> _Test:
         """Net a minus net b in a network statistic at one snapshot epoch."""
-        measure = f"{a[0]}-{a[1]} minus {b[0]}-{b[1]}{what}, epoch {epoch}"
-        comparison = None
-        if not why_not:
-            comparison = compare(
-                self.stat(*a, statistic, epoch), self.stat(*b, statistic, epoch), 0.0, n_trials
-            )
-        return _Test(claim_id, setting, measure, comparison, why_not)
+        sample = partial(self.stat, statistic=statistic, epoch=epoch)
+        detail = f"{what}, epoch {epoch}"
+        return self._versus(claim_id, setting, a, b, sample, detail, 0.0, n_trials, why_not)
 
     def steps_to(self, arch: str, depth: int, threshold: float) -> np.ndarray:
         """Per run: the optimisation step at which the running training error first reaches
@@ -360,9 +340,8 @@ class _Grid:
             (self.epochs["arch"] == arch) & (self.epochs["depth"] == depth)
         ].groupby("seed", sort=True):
             curve = curve.sort_values("epoch")
-            chance = 1.0 - 1.0 / float(self.runs["num_classes"].iloc[0])
             steps = np.concatenate([[0.0], curve["step"].to_numpy(dtype=float)])
-            errs = np.concatenate([[chance], curve["train_err"].to_numpy(dtype=float)])
+            errs = np.concatenate([[self.chance], curve["train_err"].to_numpy(dtype=float)])
             below = np.flatnonzero(errs <= threshold)
             if len(below) == 0 or below[0] == 0:
                 out.append(math.nan if len(below) == 0 else 0.0)
@@ -600,8 +579,7 @@ def _mechanism_tests(grid: _Grid, depth: int) -> list[_Test]:
     """M1, M2 (redundancy at the branch ReLU), L1-L3 (lesions) at one depth."""
     r = grid.rules
     tests = []
-    chance = 1.0 - 1.0 / float(grid.runs["num_classes"].iloc[0])
-    threshold = r.chance_fraction * chance
+    threshold = r.chance_fraction * grid.chance
     for arch in ("residual", "preact"):
         if arch not in grid.archs:
             continue
@@ -694,11 +672,9 @@ def linear_unit_checks(net_runs: pd.DataFrame, rules: Rules) -> list[Verdict]:
     rows = net_runs[net_runs["statistic"] == "always_active_logit_change"]
     if rows.empty:
         return []
-    worst = float(rows["value"].max())
-    nan = math.nan
-    verdict = SANITY_PASSED if worst <= rules.exact_tolerance else SANITY_FAILED
     measure = f"largest relative logit change over {len(rows)} trained nets"
-    return [Verdict("T1", "every trained net", measure, worst, nan, nan, nan, nan, verdict, "")]
+    worst = float(rows["value"].max())
+    return [_sanity("T1", "every trained net", measure, worst, rules.exact_tolerance)]
 
 
 def network_tests(
@@ -707,6 +683,7 @@ def network_tests(
     """Every (claim, depth) comparison of claims 4-7 and S, before any verdict."""
     tests: list[_Test] = []
     for dataset, group in runs.groupby("dataset", sort=True):
+        found: list[_Test] = []
         grid = _Grid(
             group,
             epochs[epochs["dataset"] == dataset],
@@ -721,20 +698,21 @@ def network_tests(
         )
         depths = depths or sorted(set(group["depth"]))
         if len(depths) > 1:
-            tests += _pair_tests(grid, depths)
+            found += _pair_tests(grid, depths)
         if {"plain", "residual"} <= grid.archs:
             for depth in depths:
-                tests += _depth_tests(grid, depth)
+                found += _depth_tests(grid, depth)
         if "plain" in grid.archs and "lesion_error_mean" in set(grid.net["statistic"]):
             for depth in depths:
-                tests += _mechanism_tests(grid, depth)
-            tests += _linear_unit_tests(grid)
+                found += _mechanism_tests(grid, depth)
+            found += _linear_unit_tests(grid)
         if {"preact", "residual"} <= grid.archs:
             for depth in depths:
-                tests += _preact_tests(grid, depth)
+                found += _preact_tests(grid, depth)
         if runs["dataset"].nunique() > 1:
-            for test in tests:
+            for test in found:
                 test.setting = f"{dataset}, {test.setting}"
+        tests += found
     return tests
 
 

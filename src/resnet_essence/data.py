@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from resnet_essence.files import atomic_path
+from resnet_essence.files import atomic_path, read_json, verify
 
 __all__ = [
     "CIFAR10_ARCHIVE",
@@ -732,8 +732,11 @@ def save_dataset(dataset: Dataset, path: str | Path) -> None:
         )
 
 
-def read_dataset(path: str | Path) -> Dataset:
-    """Read a file written by :func:`save_dataset` whole into memory."""
+def read_dataset(path: str | Path, info_path: str | Path | None = None) -> Dataset:
+    """Read a file written by :func:`save_dataset` whole into memory. With ``info_path`` (the
+    JSON rule prepare_data writes beside it), first check the file against its record."""
+    if info_path is not None:
+        verify(path, read_json(info_path).get("npz"), "prepare_data")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"dataset file {path} does not exist")

@@ -108,10 +108,6 @@ class BasicBlock(nn.Module):
     def bn_sites(self) -> list[tuple[str, str, nn.Module]]:
         return [("bn1", "branch", self.bn1), ("bn2", "branch_output", self.bn2)]
 
-    def branch_output(self) -> nn.Module:
-        """The module whose output is the residual branch's response (before the addition)."""
-        return self.bn2
-
 
 def _shortcut(in_planes: int, planes: int, stride: int, shortcut: str, norm: str) -> nn.Module:
     if stride == 1 and in_planes == planes:
@@ -150,9 +146,6 @@ class PreActBlock(nn.Module):
 
     def bn_sites(self) -> list[tuple[str, str, nn.Module]]:
         return [("bn1", "block_input", self.bn1), ("bn2", "branch", self.bn2)]
-
-    def branch_output(self) -> nn.Module:
-        return self.conv2
 
 
 class CifarNet(nn.Module):

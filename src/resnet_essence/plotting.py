@@ -258,28 +258,30 @@ def _deepest(table: pd.DataFrame) -> int:
     return int(table["depth"].max())
 
 
-def at_last_epoch(ax, data: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the last snapshot epoch. The probes of a run that diverged stop at its last
-    finite snapshot: such rows are left out rather than mixed with the others, and the panel
-    names the archs that have none at that epoch."""
+def at_epoch(ax, data: pd.DataFrame, which: str = "last") -> pd.DataFrame:
+    """The rows of the first or the last snapshot epoch. The statistics of a run that diverged
+    stop at its last finite snapshot: such rows are left out rather than mixed with the others,
+    and the panel names the archs that have none at the last epoch."""
     if data.empty:
         return data
-    last = data["epoch"].max()
-    missing = sorted(set(data["arch"]) - set(data.loc[data["epoch"] == last, "arch"]))
+    epoch = data["epoch"].max() if which == "last" else data["epoch"].min()
+    rows = data[data["epoch"] == epoch]
+    missing = sorted(set(data["arch"]) - set(rows["arch"]))
     if missing:
-        note = f"no finite weights at epoch {last}: {', '.join(missing)}"
+        note = f"no finite weights at epoch {epoch}: {', '.join(missing)}"
         ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=4.5, color="0.4")
-    return data[data["epoch"] == last]
+    return rows
 
 
-def first_and_last(data: pd.DataFrame, order: str):
-    """(arch, rows, line style, label) of each arch at its first (dashed) and last (solid)
-    snapshot epoch, rows sorted by ``order``."""
-    epochs = sorted(data["epoch"].unique())
-    for arch, rows in data.groupby("arch", sort=True):
-        for epoch, dashes in ((epochs[0], "--"), (epochs[-1], "-")):
+def first_and_last(ax, data: pd.DataFrame, order: str):
+    """(arch, rows, line style, label) of each arch at the first (dashed) and the last (solid)
+    snapshot epoch, rows sorted by ``order``; an arch with no rows at an epoch is left out."""
+    for which, dashes in (("first", "--"), ("last", "-")):
+        chosen = at_epoch(ax, data, which)
+        for arch, rows in chosen.groupby("arch", sort=True):
+            epoch = rows["epoch"].iloc[0]
             label = f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}"
-            yield arch, rows[rows["epoch"] == epoch].sort_values(order), dashes, label
+            yield arch, rows.sort_values(order), dashes, label
 
 
 def signal_profile(ax, layers: pd.DataFrame) -> None:
@@ -293,7 +295,7 @@ def signal_profile(ax, layers: pd.DataFrame) -> None:
     if data.empty:
         _empty(ax, "no backward-signal rows")
         return
-    for arch, r, dashes, label in first_and_last(data, "layer_index"):
+    for arch, r, dashes, label in first_and_last(ax, data, "layer_index"):
         # a log axis cannot show a band that reaches zero: keep it above the smallest mean
         floor = (r["mean"].min() / 10, np.inf)
         blocks = np.arange(1, len(r) + 1)
@@ -319,8 +321,8 @@ def network_statistic(
     if data.empty:
         _empty(ax, f"no {statistic}")
         return
-    chosen = data["epoch"].max() if epoch == "last" else data["epoch"].min()
-    data = data[data["epoch"] == chosen]
+    data = at_epoch(ax, data, epoch)
+    chosen = data["epoch"].iloc[0]
     for arch, rows in data.groupby("arch", sort=True):
         rows = rows.sort_values("depth")
         _errorbar(
@@ -347,8 +349,9 @@ def response_profile(ax, layers: pd.DataFrame) -> None:
     if data.empty:
         _empty(ax, "no BatchNorm layers")
         return
-    last = data["epoch"].max()
-    for arch, rows in data[data["epoch"] == last].groupby("arch", sort=True):
+    data = at_epoch(ax, data)
+    last = data["epoch"].iloc[0]
+    for arch, rows in data.groupby("arch", sort=True):
         r = rows.sort_values("layer_index")
         _band(
             ax,
@@ -372,7 +375,7 @@ def branch_zeros(ax, networks: pd.DataFrame) -> None:
     if data.empty:
         _empty(ax, "no branch ReLUs")
         return
-    for arch, r, dashes, label in first_and_last(data, "depth"):
+    for arch, r, dashes, label in first_and_last(ax, data, "depth"):
         style = {"color": ARCH_COLORS[arch], "marker": "o", "linestyle": dashes, "label": label}
         _errorbar(ax, r["depth"], r["mean"], r["lo"], r["hi"], (0, 1), **style)
     ax.set_xlabel("depth (layers)")
@@ -434,23 +437,20 @@ def bottleneck_errors(ax, bottleneck: pd.DataFrame | None) -> None:
 def branch_probe_profile(
     ax, probes: pd.DataFrame | None, statistic: str, ylabel: str, bounds=(-np.inf, np.inf)
 ) -> None:
-    """A probe of the branch ReLU in each block of the deepest nets, at the end (claims M1, M2)."""
+    """A probe of the branch ReLU in each block of the deepest nets, at initialisation (dashed)
+    and at the end (claims M1, M2)."""
     if probes is None or probes.empty:
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = at_last_epoch(
-        ax,
-        probes[
-            (probes["depth"] == depth)
-            & (probes["statistic"] == statistic)
-            & (probes["site"] == "branch")
-        ],
-    )
-    for arch, rows in data.groupby("arch", sort=True):
-        r = rows.sort_values("layer_index")
+    data = probes[
+        (probes["depth"] == depth)
+        & (probes["statistic"] == statistic)
+        & (probes["site"] == "branch")
+    ]
+    for arch, r, dashes, label in first_and_last(ax, data, "layer_index"):
         blocks = np.arange(1, len(r) + 1)
-        _band(ax, blocks, r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], arch, bounds=bounds)
+        _band(ax, blocks, r["mean"], r["lo"], r["hi"], ARCH_COLORS[arch], label, dashes, bounds)
     ax.set_xlabel(f"block (input → output), depth {depth}")
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=4.5)
@@ -474,7 +474,7 @@ def lesion_curves(ax, probes: pd.DataFrame | None) -> None:
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = at_last_epoch(ax, probes[(probes["depth"] == depth) & (probes["probe"] == "lesion")])
+    data = at_epoch(ax, probes[(probes["depth"] == depth) & (probes["probe"] == "lesion")])
     for arch, rows in data.groupby("arch", sort=True):
         intact = rows[rows["statistic"] == "intact_error"]
         curve = rows[rows["statistic"] == "k_deleted_error"].sort_values("layer_index")
@@ -502,9 +502,7 @@ def linear_unit_scatter(ax, probes: pd.DataFrame | None) -> None:
         _empty(ax, "no probes in this run")
         return
     depth = _deepest(probes)
-    data = at_last_epoch(
-        ax, probes[(probes["depth"] == depth) & (probes["probe"] == "linear_units")]
-    )
+    data = at_epoch(ax, probes[(probes["depth"] == depth) & (probes["probe"] == "linear_units")])
     for arch, rows in data.groupby("arch", sort=True):
         wide = rows.pivot_table(index="layer_index", columns="statistic", values="mean")
         if {"switching_fraction", "delta_loss_linear_layer"} <= set(wide.columns):

@@ -30,15 +30,16 @@ Each probe returns tidy rows: ``probe``, ``epoch``, ``layer_index``, ``layer``, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gradstats import calibrate_batchnorm
-from .models import BasicBlock, CifarNet
+from .aggregate import depth_profile
+from .gradstats import calibrate_batchnorm, hooks, layer_statistics
+from .models import BasicBlock, CifarNet, NetSpec, build_model
 
 MAX_ROWS = 4096  # feature vectors per ReLU for the covariance and the regression
 
@@ -189,18 +190,14 @@ def redundancy(model: CifarNet, x: torch.Tensor, epoch: int) -> list[dict]:
     """Per ReLU: participation ratio per channel of its input, and ridge R^2 of input from
     output (module docstring)."""
     seen: list[tuple[str, str, torch.Tensor, torch.Tensor]] = []
-    handles = []
-    for name, site, module in model.relu_sites():
+    with hooks([]) as handles:
+        for name, site, module in model.relu_sites():
 
-        def hook(_m, inputs, output, name=name, site=site):
-            seen.append((name, site, inputs[0].detach(), output.detach()))
+            def hook(_m, inputs, output, name=name, site=site):
+                seen.append((name, site, inputs[0].detach(), output.detach()))
 
-        handles.append(module.register_forward_hook(hook))
-    try:
+            handles.append(module.register_forward_hook(hook))
         model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
     rows = []
     for index, (name, site, pre, post) in enumerate(seen):
         base = {"probe": "redundancy", "epoch": epoch, "layer_index": index, "layer": name}
@@ -226,20 +223,15 @@ def linear_units(
     always-active unit made linear at once: the largest logit change on the probe images
     (``layer_index`` -1) and the held-out loss change."""
     always, ever = {}, {}
-    handles = []
-    for _, _, module in model.relu_sites():
 
-        def hook(m, inputs, output):
-            active = inputs[0] > 0  # a unit is one neuron: a channel at one position
-            always[id(m)] = active.all(dim=0)
-            ever[id(m)] = active.any(dim=0)
+    def hook(m, inputs, output):
+        active = inputs[0] > 0  # a unit is one neuron: a channel at one position
+        always[id(m)] = active.all(dim=0)
+        ever[id(m)] = active.any(dim=0)
 
-        handles.append(module.register_forward_hook(hook))
-    try:
+    with hooks([]) as handles:
+        handles.extend(module.register_forward_hook(hook) for _, _, module in model.relu_sites())
         probe_logits = model(probe_x)
-    finally:
-        for handle in handles:
-            handle.remove()
     segments = Segments(model)
     held = segments.inputs(held_x)
     _, base_loss = _error_and_loss(held[-1], held_y)
@@ -273,16 +265,10 @@ def linear_units(
 
 @contextmanager
 def _all_replaced(model: nn.Module, swaps: dict[nn.Module, nn.Module]) -> Iterator[None]:
-    with _nested([replaced(model, old, new) for old, new in swaps.items()]):
-        yield
-
-
-@contextmanager
-def _nested(managers: list) -> Iterator[None]:
-    if not managers:
-        yield
-        return
-    with managers[0], _nested(managers[1:]):
+    """Every module swapped for its replacement inside the block, all restored on leaving."""
+    with ExitStack() as stack:
+        for old, new in swaps.items():
+            stack.enter_context(replaced(model, old, new))
         yield
 
 
@@ -351,7 +337,6 @@ def probe_snapshots(
     held = slice(len(probe_x), 2 * len(probe_x))
     lesion_set = slice(0, 2 * len(probe_x))
     last = max(snapshots)
-    model.eval()
     for epoch in sorted(snapshots):
         model.load_state_dict(snapshots[epoch])
         if epoch == 0:
@@ -379,10 +364,6 @@ def width_sweep(
     """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init, the
     share of dead branch-ReLU units and the slope of the backward signal over the blocks (> 0:
     it shrinks toward the input). Nothing is trained."""
-    from .aggregate import depth_profile
-    from .gradstats import layer_statistics
-    from .models import NetSpec, build_model
-
     rows = []
     for width in widths:
         for init in range(inits):

@@ -11,6 +11,8 @@ import re
 
 import markdown
 
+from . import claims
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72em; margin: 2em auto; padding: 0 1em;
        line-height: 1.45; color: #222; }
@@ -28,13 +30,13 @@ a.figure img { width: 100%; border: 1px solid #ddd; }
 .verdict.sanity-passed { background: #dde8f5; color: #123a66; }
 .verdict.sanity-failed { background: #f6d5d5; color: #7a1414; }
 """
-VERDICT_CLASSES = {
-    "supported": "supported",
-    "contradicted": "contradicted",
-    "inconclusive": "inconclusive",
-    "not testable here": "not-testable",
-    "sanity check passed": "sanity-passed",
-    "sanity check failed": "sanity-failed",
+VERDICT_CLASSES = {  # the verdict words are claims.py's; the classes are the style sheet's
+    claims.SUPPORTED: "supported",
+    claims.CONTRADICTED: "contradicted",
+    claims.INCONCLUSIVE: "inconclusive",
+    claims.NOT_TESTABLE: "not-testable",
+    claims.SANITY_PASSED: "sanity-passed",
+    claims.SANITY_FAILED: "sanity-failed",
 }
 
 

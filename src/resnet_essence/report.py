@@ -244,7 +244,6 @@ def build_report(
     ``hardware`` (str) and ``benchmarks`` (DataFrame of Snakemake benchmark rows)."""
     cfg = setup["config"]
     runs, final = tables["runs"], tables["final"]
-    rules = cfg.get("report", {})
     primary = ", ".join(definitions.loc[definitions["primary"], "id"])
     meanings = pd.DataFrame(
         {"verdict": [f"**{v}**" for v in VERDICTS], "meaning": list(VERDICTS.values())}
@@ -258,7 +257,7 @@ def build_report(
         f"Primary claims, named in advance: {primary} (bold in the claims table). A network claim "
         "is judged at every depth where it applies, each a Welch comparison over seeds with a "
         "two-sided p-value; Holm's correction runs over all network comparisons of this run "
-        f"together (family-wise alpha {rules.get('alpha', 0.05)}). Error rates carry at least "
+        f"together (family-wise alpha {cfg['report']['alpha']}). Error rates carry at least "
         "the binomial uncertainty of counting errors on the test or training images, so identical "
         "values on every seed never make a decision by themselves.",
         markdown_table(meanings),

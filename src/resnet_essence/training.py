@@ -143,6 +143,13 @@ class Normaliser:
         return (x_uint8.float() / 255.0 - self.mean) / self.std
 
 
+def normalised_test_batch(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` test images, normalised with the training set's statistics, and their
+    labels: the fixed batch the statistics and probes are measured on."""
+    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
+    return normalise(torch.from_numpy(data.x_test[:n])), torch.from_numpy(data.y_test[:n])
+
+
 def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int, warming_up: bool) -> float:
     """The rate for optimisation step ``step`` (0-based).
 

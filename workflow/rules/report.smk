@@ -1,12 +1,28 @@
+WIDTH_SWEEP = expand(
+    "results/tables/{dataset}-width_sweep.csv",
+    dataset=config["dataset"] if config["probes"]["widths"] else [],
+)
+# the benchmark files of every job that computes; the figure, panels and report only draw
+COMPUTE_BENCHMARKS = [
+    "results/benchmarks/collapse/collapse.tsv",
+    expand("results/benchmarks/prepare_data/{dataset}.tsv", dataset=config["dataset"]),
+    runs("results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"),
+    groups("results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"),
+    bottleneck_runs(
+        "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"
+    ),
+    expand(
+        "results/benchmarks/width_sweep/{dataset}.tsv",
+        dataset=config["dataset"] if config["probes"]["widths"] else [],
+    ),
+    "results/benchmarks/aggregate/aggregate.tsv",
+]
 FIGURE_INPUTS = {
     "tables": expand(
         "results/tables/{name}.csv",
         name=["final", "curves", "layers", "networks", "bottleneck", "probes"],
     ),
-    "width_sweep": expand(
-        "results/tables/{dataset}-width_sweep.csv",
-        dataset=config["dataset"] if config["probes"]["widths"] else [],
-    ),
+    "width_sweep": WIDTH_SWEEP,
     "survival": "results/collapse/survival.csv",
     "blocks": "results/collapse/blocks.csv",
     "examples": "results/collapse/examples.csv",
@@ -78,23 +94,10 @@ rule report:
         ),
         survival="results/collapse/survival.csv",
         blocks="results/collapse/blocks.csv",
-        width_sweep=expand(
-            "results/tables/{dataset}-width_sweep.csv",
-            dataset=config["dataset"] if config["probes"]["widths"] else [],
-        ),
+        width_sweep=WIDTH_SWEEP,
         figure="results/figures/main.png",
         benchmarks=[
-            "results/benchmarks/collapse/collapse.tsv",
-            expand(
-                "results/benchmarks/prepare_data/{dataset}.tsv",
-                dataset=config["dataset"],
-            ),
-            runs("results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"),
-            groups("results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"),
-            bottleneck_runs(
-                "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"
-            ),
-            "results/benchmarks/aggregate/aggregate.tsv",
+            *COMPUTE_BENCHMARKS,
             "results/benchmarks/figure/figure.tsv",
             "results/benchmarks/panels/panels.tsv",
         ],
@@ -123,8 +126,7 @@ rule publish:
         figure="results/figures/main.png",
         report="results/report.md",
         claims="results/tables/claims.csv",
-        benchmarks=rules.report.input.benchmarks,
-        report_benchmark="results/benchmarks/report/report.tsv",
+        benchmarks=COMPUTE_BENCHMARKS,
     output:
         figure="docs/{name}/main.png",
         report="docs/{name}/report.md",
