@@ -90,6 +90,29 @@ def test_deleting_a_residual_branch_whose_last_bn_is_zero_changes_nothing():
     assert set(rows.loc[rows["statistic"] == "k_deleted_error", "layer_index"]) == {1, 2}
 
 
+@pytest.mark.parametrize("arch", ["plain", "residual", "preact"])
+def test_lesion_errors_are_those_of_the_net_with_the_block_deleted(arch):
+    # every lesion, single or several blocks, must equal a full forward pass of the net with
+    # those blocks replaced: the cached inputs of Segments must not hide the replacement
+    model = _trained_like(arch)
+    torch.manual_seed(1)
+    x, y = torch.randn(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    rows = pd.DataFrame(lesions(model, x, y, 5, max_deleted=3, draws=2, seed=0))
+    single = rows[rows["statistic"] == "lesion_error"].set_index("layer_index")["value"]
+    blocks = model.blocks()
+    changed = 0
+    for index, error in single.items():
+        with replaced(model, blocks[index], Lesioned(blocks[index])):
+            logits = model(x)
+        assert error == pytest.approx(float((logits.argmax(1) != y).float().mean()))
+        changed += not torch.equal(logits, model(x))
+    assert changed == len(single)  # deleting a block changes the output here
+    # depth 14: blocks 2 and 4 open stages 2 and 3 (stride 2, more channels)
+    sites = rows[rows["statistic"] == "lesion_error"].set_index("layer_index")["site"]
+    expected = {i: "downsampling" if i in (2, 4) else "same_shape" for i in sites.index}
+    assert sites.to_dict() == expected
+
+
 def test_plain_blocks_are_deleted_only_where_the_shapes_agree():
     assert deletable(_trained_like("plain")) == [0, 1, 3, 5]  # not the first of stages 2 and 3
     assert deletable(_trained_like("residual")) == list(range(6))

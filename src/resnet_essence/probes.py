@@ -20,8 +20,9 @@ gradstats does), and never retrain it.
     changes the loss on held-out test images by an amount the switching units explain.
 ``lesions`` (Veit et al. 2016)
     Delete one block at a time (a residual block keeps its shortcut; a plain block can only go
-    where its input and output shapes agree) and measure the test error; then delete k random
-    blocks together, k = 1..K.
+    where its input and output shapes agree) and measure the test error, each block's row with
+    its ``site``: ``same_shape`` (a plain net could lose it too) or ``downsampling``; then
+    delete k random blocks together, k = 1..K.
 
 Each probe returns tidy rows: ``probe``, ``epoch``, ``layer_index``, ``layer``, ``site``,
 ``statistic``, ``value``.
@@ -98,17 +99,17 @@ class Segments:
     def __init__(self, model: CifarNet) -> None:
         self.model = model
         blocks = model.blocks()
-        self.pieces: list[Callable[[torch.Tensor], torch.Tensor]] = [
-            model.stem,
-            *blocks,
-            model.head,
-        ]
         members = [
             {id(m) for m in (model.conv1, model.bn1, model.relu1)},
             *[{id(m) for m in block.modules()} for block in blocks],
             {id(m) for m in (model.bn_final, model.relu_final, model.pool, model.fc)},
         ]
         self.piece_of = {key: index for index, keys in enumerate(members) for key in keys}
+
+    @property
+    def pieces(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """Looked up anew at every call: a block swapped into a stage (a lesion) takes part."""
+        return [self.model.stem, *self.model.blocks(), self.model.head]
 
     @torch.no_grad()
     def inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -166,15 +167,18 @@ class Lesioned(nn.Module):
         return self.shortcut(x)
 
 
+def _same_shape(block: nn.Module) -> bool:
+    """Whether a block's input and output have the same shape (stride 1, as many channels)."""
+    return block.conv1.stride == (1, 1) and block.conv1.in_channels == block.conv1.out_channels
+
+
 def deletable(model: CifarNet) -> list[int]:
     """Indices of the blocks a lesion can remove: every residual or pre-activation block, and
     the plain blocks whose input and output shapes agree."""
     out = []
     for index, block in enumerate(model.blocks()):
         plain = isinstance(block, BasicBlock) and not block.residual
-        if plain and (
-            block.conv1.stride != (1, 1) or block.conv1.in_channels != block.conv1.out_channels
-        ):
+        if plain and not _same_shape(block):
             continue
         out.append(index)
     return out
@@ -291,15 +295,19 @@ def lesions(
     inputs = segments.inputs(x)
     base = {"probe": "lesion", "epoch": epoch, "site": ""}
     intact = _error_and_loss(inputs[-1], y)[0]
+    none = {**base, "layer_index": -1, "layer": "none"}
     rows = [
-        {**base, "layer_index": -1, "layer": "none", "statistic": "intact_error", "value": intact}
+        {**none, "statistic": "intact_error", "value": intact},
+        {**none, "statistic": "images", "value": float(len(y))},  # what each error counts on
     ]
     for index in candidates:
         with replaced(model, blocks[index], Lesioned(blocks[index])):
             error = _error_and_loss(segments.run_from(index + 1, inputs), y)[0]
+        # the site says whether a plain net could lose this block too (L1 compares only those)
+        shape = "same_shape" if _same_shape(blocks[index]) else "downsampling"
         rows.append(
-            {**base, "layer_index": index, "layer": f"block{index}", "statistic": "lesion_error"}
-            | {"value": error}
+            {**base, "layer_index": index, "layer": f"block{index}", "site": shape}
+            | {"statistic": "lesion_error", "value": error}
         )
     rng = np.random.default_rng(seed)
     for k in range(1, min(max_deleted, len(candidates)) + 1):
