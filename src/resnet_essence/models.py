@@ -36,6 +36,7 @@ from .shapes import blocks_per_stage
 ARCHS = ("plain", "residual", "preact")
 SHORTCUTS = ("A", "B")
 NORMS = ("batch", "none")
+INITS = ("he",)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class NetSpec:
     width: int = 16
     shortcut: str = "A"
     norm: str = "batch"
+    init: str = "he"
     family: str = "resnet"
 
     def __post_init__(self) -> None:
@@ -56,6 +58,8 @@ class NetSpec:
             raise ValueError(f"shortcut={self.shortcut!r} is unknown; choose one of {SHORTCUTS}")
         if self.norm not in NORMS:
             raise ValueError(f"norm={self.norm!r} is unknown; choose one of {list(NORMS)}")
+        if self.init not in INITS:
+            raise ValueError(f"init={self.init!r} is unknown; choose one of {list(INITS)}")
         if self.width < 1:
             raise ValueError(f"width={self.width} must be a positive number of filters")
         blocks_per_stage(self.depth)
