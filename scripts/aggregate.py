@@ -58,7 +58,7 @@ def aggregate(summaries, metrics, traces, layers, shattering, probes, bottleneck
         "runs": runs,
         "epochs": epochs,
         "final": agg.final_table(runs),
-        "curves": agg.curve_table(epochs),
+        "curves": agg.curve_table(epochs, runs),
         "layers": agg.layer_table(layer_frame),
         "network_runs": net_runs,
         "networks": agg.network_table(net_runs),

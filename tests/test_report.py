@@ -3,7 +3,14 @@ from html.parser import HTMLParser
 import pandas as pd
 
 from resnet_essence.render import to_html
-from resnet_essence.report import fmt_ci, markdown_table, paper_comparison, verdict_table
+from resnet_essence.report import (
+    fmt_ci,
+    halves_table,
+    markdown_table,
+    paper_comparison,
+    power_table,
+    verdict_table,
+)
 
 VOID = {"meta", "img", "br", "hr", "link"}
 
@@ -68,25 +75,47 @@ def test_markdown_tables_escape_pipes():
     assert markdown_table(pd.DataFrame()) == "_(no rows)_"
 
 
-def test_verdict_table_shows_p_values_and_reasons():
-    claims = pd.DataFrame(
+def _claims() -> pd.DataFrame:
+    nan = float("nan")
+    return pd.DataFrame(
         {
-            "claim_id": ["4a", "4b'"],
-            "setting": ["depth 56 vs 8", "depth 56 vs 8"],
-            "measure": ["m", "m"],
-            "effect": [0.8, float("nan")],
-            "lo": [0.7, float("nan")],
-            "hi": [0.9, float("nan")],
-            "p": [0.0001, float("nan")],
-            "p_holm": [0.002, float("nan")],
-            "verdict": ["supported", "not testable here"],
-            "reason": ["", "at the ceiling"],
+            "family": ["replication", "replication", "essay"],
+            "claim_id": ["4a", "4b'", "M1"],
+            "setting": ["depth 56 vs 8", "depth 56 vs 8", "depth 20, epoch 0, residual"],
+            "measure": ["m", "m", "m"],
+            "n": [6, 0, 3],
+            "effect": [0.8, nan, -0.05],
+            "lo": [0.7, nan, -0.09],
+            "hi": [0.9, nan, -0.01],
+            "margin": [0.01, 0.005, 0.02],
+            "p": [0.0001, nan, 0.04],
+            "p_holm": [0.002, nan, 0.2],
+            "verdict": ["agrees with the paper", "not testable here", "inconclusive"],
+            "reason": ["", "at the ceiling", ""],
+            "detectable": [nan, nan, 0.09],
+            "seeds_needed": [nan, nan, 12.0],
+            "verdict_half_a": ["agrees with the paper", "not testable here", "negligible"],
+            "verdict_half_b": ["inconclusive", "not testable here", "negligible"],
+            "halves_agree": ["no", "", "yes"],
         }
     )
-    table = verdict_table(claims)
-    assert list(table["p (Holm)"]) == ["<0.001 (0.002)", "–"]
-    assert list(table["verdict"]) == ["**supported**", "**not testable here**"]
+
+
+def test_verdict_table_shows_seeds_margins_p_values_and_reasons():
+    table = verdict_table(_claims())
+    assert list(table["p (Holm)"]) == ["<0.001 (0.002)", "–", "0.040 (0.200)"]
+    assert list(table["verdict"])[:2] == ["**agrees with the paper**", "**not testable here**"]
     assert table["reason"].iloc[1] == "at the ceiling"
+    assert list(table["n"]) == ["6", "–", "3"]
+    assert list(table["margin"]) == ["0.01", "0.005", "0.02"]
+
+
+def test_halves_and_power_tables():
+    halves = halves_table(_claims())
+    assert list(halves["halves agree"]) == ["no", "(neither decisive)", "yes"]
+    power = power_table(_claims(), 0.8)
+    assert list(power["#"]) == ["M1"]  # only the inconclusive row with an estimate
+    assert power.iloc[0]["seeds for 80% power at the observed effect"] == "12"
 
 
 def test_fmt_ci():

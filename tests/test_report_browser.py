@@ -23,10 +23,13 @@ window.addEventListener("load", () => {
 });
 </script>"""
 SECTIONS = [
-    "Claims of the essay",
+    "How a verdict is reached",
+    "The essay's claims",
     "Summary",
     "Verdicts",
     "The claims and their rules",
+    "Replications",
+    "Checks",
     "Figure",
     "Final errors",
     "Linear and ReLU bottlenecks (MobileNetV2-style nets)",

@@ -227,3 +227,56 @@ def test_bf16_on_the_cpu_trains_and_is_reproducible(tiny_tensors):
     assert a.status == "completed"
     assert a.metrics[0]["train_loss"] == b.metrics[0]["train_loss"]
     assert a.metrics[0]["train_loss"] != fp32.run().metrics[0]["train_loss"]
+
+
+def _recorded_batches(monkeypatch, spec, cfg, tensors, steps):
+    """The first ``steps`` augmented training batches a trainer draws, and its initial weights."""
+    import resnet_essence.training as training
+
+    seen = []
+
+    def recording(x, padding, flip, generator):
+        out = augment(x, padding, flip, generator)
+        seen.append(out.clone())
+        if len(seen) >= steps:
+            raise StopIteration
+        return out
+
+    monkeypatch.setattr(training, "augment", recording)
+    trainer = Trainer(spec, cfg, tensors, CPU)
+    initial = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with pytest.raises(StopIteration):
+        trainer.run()
+    return seen, initial
+
+
+def test_seed_k_gives_every_arch_the_same_weights_batches_and_augmentation(
+    monkeypatch, tiny_tensors
+):
+    """What the paired analysis rests on: seed k of a plain, a residual and a pre-activation net
+    starts from the same weights where shapes match and sees the same augmented batches."""
+    cfg = quick(seed=3)
+    runs = {
+        arch: _recorded_batches(
+            monkeypatch, NetSpec(arch, 14, in_channels=1, width=4), cfg, tiny_tensors, 5
+        )
+        for arch in ("plain", "residual", "preact")
+    }
+    plain_batches, plain_weights = runs["plain"]
+    for arch in ("residual", "preact"):
+        batches, weights = runs[arch]
+        assert all(torch.equal(a, b) for a, b in zip(plain_batches, batches, strict=True))
+        convs = [k for k in plain_weights if k.endswith(("conv1.weight", "conv2.weight"))]
+        convs += ["fc.weight"]
+        assert len(convs) == 2 * 6 + 2
+        assert all(torch.equal(plain_weights[k], weights[k]) for k in convs), arch
+    # plain and residual nets with option A shortcuts have the same parameters: all equal
+    residual_weights = runs["residual"][1]
+    assert plain_weights.keys() == residual_weights.keys()
+    assert all(torch.equal(plain_weights[k], residual_weights[k]) for k in plain_weights)
+    # and another seed is another draw
+    other_batches, other_weights = _recorded_batches(
+        monkeypatch, NetSpec("plain", 14, in_channels=1, width=4), quick(seed=4), tiny_tensors, 5
+    )
+    assert not torch.equal(other_weights["conv1.weight"], plain_weights["conv1.weight"])
+    assert not torch.equal(other_batches[0], plain_batches[0])

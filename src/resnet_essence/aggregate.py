@@ -11,24 +11,32 @@ import pandas as pd
 from scipy import stats as sps
 
 from .columns import LAYER_STATISTICS
-from .stats import bounded_mean_ci, mean_ci
+from .stats import bounded_mean_ci, mean_ci, pooled_rate_ci
 
 RUN_KEYS = ["dataset", "arch", "depth", "seed"]
 GROUP_KEYS = ["dataset", "arch", "depth"]
 # the MobileNetV2-style nets: a variant and a bottleneck width instead of an arch and a depth
 BOTTLENECK_KEYS = ["dataset", "variant", "width", "seed"]
 FINAL_METRICS = ["train_err", "test_err", "train_loss", "test_loss"]
-# quantities confined to a range get intervals inside it (stats.bounded_mean_ci)
-BOUNDS = {"train_err": (0, 1), "test_err": (0, 1)}
+# error rates, and the column that says on how many images each was counted: their group
+# intervals come from the pooled counts (stats.pooled_rate_ci), inside [0, 1]
+RATES = {"train_err": "n_train", "test_err": "n_test"}
 
 
-def _summarise(frame: pd.DataFrame, keys: list[str], value: str, bounds=None) -> pd.DataFrame:
+def _summarise(
+    frame: pd.DataFrame, keys: list[str], value: str, bounds=None, trials: str | None = None
+) -> pd.DataFrame:
+    """Mean and 95% interval of ``value`` per group of ``keys``: a t interval; inside ``bounds``
+    (logit scale) when given; from pooled counts when ``trials`` names the column of images
+    behind each rate."""
     rows = []
     for key, group in frame.groupby(keys, sort=True, dropna=False):
-        if bounds is None:
-            mean, lo, hi, n = mean_ci(group[value])
-        else:
+        if trials is not None:
+            mean, lo, hi, n = pooled_rate_ci(group[value], float(group[trials].iloc[0]))
+        elif bounds is not None:
             mean, lo, hi, n = bounded_mean_ci(group[value], *bounds)
+        else:
+            mean, lo, hi, n = mean_ci(group[value])
         rows.append({**dict(zip(keys, key, strict=True)), "mean": mean, "lo": lo, "hi": hi, "n": n})
     return pd.DataFrame(rows, columns=[*keys, "mean", "lo", "hi", "n"])
 
@@ -59,6 +67,9 @@ def run_table(
             {
                 **{k: summary[k] for k in keys},
                 "params": summary["params"],
+                "norm": summary["spec"].get("norm", "batch"),
+                # filters in the first stage (a bottleneck net's width is its id instead)
+                "base_width": summary["spec"].get("width") if "width" not in keys else None,
                 "status": summary["status"],
                 "epochs_completed": summary["epochs_completed"],
                 **{m: summary[f"final_{m}"] for m in FINAL_METRICS},
@@ -70,7 +81,9 @@ def run_table(
                 "device": summary["device"],
             }
         )
-    columns = [*keys, "params", "status", "epochs_completed", *FINAL_METRICS, "train_err_auc"]
+    columns = [*keys, "params", "norm", "base_width", "status", "epochs_completed"]
+    columns += FINAL_METRICS
+    columns.append("train_err_auc")
     columns += ["n_train", "n_test", "num_classes", "train_seconds", "device"]
     return pd.DataFrame(rows, columns=columns).sort_values(keys, ignore_index=True)
 
@@ -80,7 +93,7 @@ def final_table(runs: pd.DataFrame, keys: list[str] = GROUP_KEYS) -> pd.DataFram
     final metric.
 
     Diverged runs are counted in ``n_diverged`` and left out of the means; error rates get
-    intervals inside [0, 1].
+    intervals from their pooled counts, inside [0, 1].
     """
     completed = runs[runs["status"] == "completed"]
     base = (
@@ -93,7 +106,7 @@ def final_table(runs: pd.DataFrame, keys: list[str] = GROUP_KEYS) -> pd.DataFram
         .reset_index()
     )
     for metric in [*FINAL_METRICS, "train_err_auc"]:
-        summary = _summarise(completed, keys, metric, BOUNDS.get(metric)).drop(columns="n")
+        summary = _summarise(completed, keys, metric, trials=RATES.get(metric)).drop(columns="n")
         summary = summary.rename(
             columns={"mean": f"{metric}_mean", "lo": f"{metric}_lo", "hi": f"{metric}_hi"}
         )
@@ -101,16 +114,17 @@ def final_table(runs: pd.DataFrame, keys: list[str] = GROUP_KEYS) -> pd.DataFram
     return base
 
 
-def curve_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per-epoch curves over seeds: dataset, arch, depth, epoch, metric, mean, lo, hi, n."""
+def curve_table(metrics: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch curves over seeds: dataset, arch, depth, epoch, metric, mean, lo, hi, n
+    (``runs``, the run table, says on how many images each error rate was counted)."""
     long = metrics.melt(
         id_vars=[*RUN_KEYS, "epoch"],
         value_vars=FINAL_METRICS,
         var_name="metric",
         value_name="value",
-    )
+    ).merge(runs[[*RUN_KEYS, *RATES.values()]], on=RUN_KEYS, how="left")
     parts = [
-        _summarise(rows, [*GROUP_KEYS, "epoch", "metric"], "value", BOUNDS.get(metric))
+        _summarise(rows, [*GROUP_KEYS, "epoch", "metric"], "value", trials=RATES.get(metric))
         for metric, rows in long.groupby("metric", sort=True)
     ]
     return pd.concat(parts, ignore_index=True).sort_values(
@@ -132,6 +146,16 @@ def _site_statistics(relu: pd.DataFrame, bn: pd.DataFrame) -> dict[str, float]:
     return values
 
 
+def _switching_correlation(layers: pd.DataFrame) -> float:
+    """Spearman correlation over layers between the switching fraction and the held-out loss
+    change when the layer becomes linear (NaN with fewer than three layers or no spread)."""
+    wide = layers.pivot_table(index="layer_index", columns="statistic", values="value")
+    pair = wide[["switching_fraction", "delta_loss_linear_layer"]].dropna()
+    if len(pair) > 2 and pair.nunique().min() > 1:
+        return float(sps.spearmanr(pair["switching_fraction"], pair["delta_loss_linear_layer"])[0])
+    return np.nan
+
+
 def _probe_statistics(run: pd.DataFrame) -> dict[str, float]:
     """A run's probes at one epoch, per network: means per site, the switching correlation, the
     lesion errors (probes.py says what each probe measures)."""
@@ -141,22 +165,21 @@ def _probe_statistics(run: pd.DataFrame) -> dict[str, float]:
         values[f"{statistic}_{site}"] = rows["value"].mean()
     units = run[run["probe"] == "linear_units"]
     if len(units):
-        wide = units[units["layer_index"] >= 0].pivot_table(
-            index="layer_index", columns="statistic", values="value"
-        )
-        pair = wide[["switching_fraction", "delta_loss_linear_layer"]].dropna()
-        if len(pair) > 2 and pair.nunique().min() > 1:
-            rho = sps.spearmanr(pair["switching_fraction"], pair["delta_loss_linear_layer"])
-            values["switch_rho"] = float(rho.statistic)
+        layers = units[units["layer_index"] >= 0]
+        for site, rows in [("all", layers), *layers.groupby("site", sort=True)]:
+            rho = _switching_correlation(rows)
+            if np.isfinite(rho):
+                values["switch_rho" if site == "all" else f"switch_rho_{site}"] = rho
         overall = units[units["layer_index"] < 0].set_index("statistic")["value"]
         values.update({k: float(v) for k, v in overall.items()})
     lesion = run[run["probe"] == "lesion"]
     if len(lesion):
-        values["intact_error"] = float(
-            lesion.loc[lesion["statistic"] == "intact_error", "value"].mean()
-        )
-        single = lesion[lesion["statistic"] == "lesion_error"]["value"]
-        values["lesion_error_mean"] = float(single.mean()) if len(single) else np.nan
+        for statistic, name in (("intact_error", "intact_error"), ("images", "lesion_images")):
+            values[name] = float(lesion.loc[lesion["statistic"] == statistic, "value"].mean())
+        single = lesion[lesion["statistic"] == "lesion_error"]
+        values["lesion_error_mean"] = float(single["value"].mean()) if len(single) else np.nan
+        shared = single[single["site"] == "same_shape"]["value"]
+        values["lesion_error_same_shape"] = float(shared.mean()) if len(shared) else np.nan
         for row in lesion[lesion["statistic"] == "k_deleted_error"].itertuples():
             values[f"k_deleted_error_{int(row.layer_index)}"] = float(row.value)
     return values
@@ -175,9 +198,12 @@ def network_runs(
       output 0, and the share of their units that never fire (sites are never pooled);
     - ``response_median``/``response_logmean``: the BatchNorm output std over a net's blocks;
     - ``autocorrelation_lag1``: shattering at the smallest lag, mean over the paths;
-    - from the probes: ``pr_per_channel_<site>``, ``relu_r2_<site>``, ``switch_rho``,
-      ``always_active_logit_change``, ``always_active_delta_loss``, ``intact_error``,
-      ``lesion_error_mean``, ``k_deleted_error_<k>`` (:func:`_probe_statistics`).
+    - from the probes: ``pr_per_channel_<site>``, ``relu_r2_<site>``, ``switch_rho`` (all
+      layers) and ``switch_rho_<site>``, ``always_active_logit_change``,
+      ``always_active_delta_loss``, ``intact_error``, ``lesion_images`` (the images the lesion
+      errors count on), ``lesion_error_mean`` (every deletable
+      block), ``lesion_error_same_shape`` (the blocks a plain net could lose too),
+      ``k_deleted_error_<k>`` (:func:`_probe_statistics`).
     """
     rows = []
     keys = [*RUN_KEYS, "epoch"]

@@ -25,14 +25,18 @@ a.figure img { width: 100%; border: 1px solid #ddd; }
 .verdict { font-weight: 600; padding: 0 0.3em; border-radius: 0.2em; white-space: nowrap; }
 .verdict.supported { background: #d8f0d8; color: #145214; }
 .verdict.contradicted { background: #f6d5d5; color: #7a1414; }
+.verdict.negligible { background: #dfeee9; color: #1d4d3c; }
 .verdict.inconclusive { background: #f3ecd0; color: #5c4a00; }
 .verdict.not-testable { background: #e4e4e4; color: #333; }
 .verdict.sanity-passed { background: #dde8f5; color: #123a66; }
 .verdict.sanity-failed { background: #f6d5d5; color: #7a1414; }
 """
-VERDICT_CLASSES = {  # the verdict words are claims.py's; the classes are the style sheet's
+VERDICT_CLASSES = {  # the verdict words are claims.catalogue's; the classes the style sheet's
     claims.SUPPORTED: "supported",
+    claims.AGREES: "supported",
     claims.CONTRADICTED: "contradicted",
+    claims.AGAINST: "contradicted",
+    claims.NEGLIGIBLE: "negligible",
     claims.INCONCLUSIVE: "inconclusive",
     claims.NOT_TESTABLE: "not-testable",
     claims.SANITY_PASSED: "sanity-passed",

@@ -11,7 +11,16 @@ import math
 import pandas as pd
 
 from . import papers
-from .claims import VERDICTS
+from .claims import (
+    CHECK,
+    DECISIVE,
+    ESSAY,
+    FAMILIES,
+    INCONCLUSIVE,
+    REPLICATION,
+    VERDICTS,
+    agreement_counts,
+)
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -52,43 +61,96 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _verdict_cell(verdict: str) -> str:
+    return f"**{verdict}**" if verdict else ""
+
+
+def _p_cell(p: float, q: float) -> str:
+    return fmt_p(p) if math.isnan(q) else f"{fmt_p(p)} ({fmt_p(q)})"
+
+
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per verdict: where it was judged, what was measured, and the result."""
+    margins = claims["margin"] if "margin" in claims else pd.Series(math.nan, index=claims.index)
+    seeds = claims["n"] if "n" in claims else pd.Series(0, index=claims.index)
     return pd.DataFrame(
         {
             "#": claims["claim_id"],
             "setting": claims["setting"],
             "measure": claims["measure"],
+            "n": [str(int(n)) if n else "–" for n in seeds.fillna(0)],
             "effect [95% CI]": [
                 fmt_ci(e, lo, hi)
                 for e, lo, hi in zip(claims["effect"], claims["lo"], claims["hi"], strict=True)
             ],
-            "p (Holm)": [
-                fmt_p(p) if math.isnan(q) else f"{fmt_p(p)} ({fmt_p(q)})"
-                for p, q in zip(claims["p"], claims["p_holm"], strict=True)
-            ],
-            "verdict": [f"**{v}**" for v in claims["verdict"]],
+            "margin": [fmt(m) for m in margins],
+            "p (Holm)": [_p_cell(p, q) for p, q in zip(claims["p"], claims["p_holm"], strict=True)],
+            "verdict": [_verdict_cell(v) for v in claims["verdict"]],
             "reason": claims["reason"].fillna(""),
         }
     )
 
 
-def definitions_table(definitions: pd.DataFrame) -> pd.DataFrame:
-    """The claims table: each claim once, with its source, measure and rule."""
+def halves_table(claims: pd.DataFrame) -> pd.DataFrame:
+    """The seed-based rows judged on each half of the seeds, and whether the halves agree."""
+    rows = claims[claims["halves_agree"].fillna("").isin(["yes", "no", ""])]
+    rows = rows[rows["verdict_half_a"].fillna("") != ""]
     return pd.DataFrame(
         {
-            "#": definitions["id"],
-            "claim": [
-                f"**{s}**" if p else s
-                for s, p in zip(definitions["statement"], definitions["primary"], strict=True)
+            "#": rows["claim_id"],
+            "setting": rows["setting"],
+            "all seeds": [_verdict_cell(v) for v in rows["verdict"]],
+            "first half": [_verdict_cell(v) for v in rows["verdict_half_a"]],
+            "second half": [_verdict_cell(v) for v in rows["verdict_half_b"]],
+            "halves agree": rows["halves_agree"].fillna("").replace("", "(neither decisive)"),
+        }
+    )
+
+
+def power_table(claims: pd.DataFrame, power: float) -> pd.DataFrame:
+    """For every inconclusive row with an estimate: the smallest effect its seeds detect, and
+    the seeds that would detect the effect it observed."""
+    rows = claims[claims["verdict"] == INCONCLUSIVE]
+    rows = rows[pd.to_numeric(rows["detectable"], errors="coerce").notna()]
+
+    def seeds(value: float) -> str:
+        return "more than 10000" if not math.isfinite(value) else f"{int(value)}"
+
+    return pd.DataFrame(
+        {
+            "#": rows["claim_id"],
+            "setting": rows["setting"],
+            "seeds now": rows["n"].astype(int),
+            "effect": [fmt(e) for e in rows["effect"]],
+            "margin": [fmt(m) for m in rows["margin"]],
+            f"smallest detectable (distance from the reference, {power:.0%} power)": [
+                fmt(d) for d in rows["detectable"]
             ],
+            f"seeds for {power:.0%} power at the observed effect": [
+                seeds(v) for v in rows["seeds_needed"]
+            ],
+        }
+    )
+
+
+def definitions_table(definitions: pd.DataFrame, essay: bool = False) -> pd.DataFrame:
+    """The claims of one family: each claim once, with its source, measure and rule."""
+    table = {"#": definitions["id"], "claim": definitions["statement"]}
+    if essay:
+        table["in the essay"] = definitions["essay"]
+    table.update(
+        {
             "source": definitions["source"],
             "measure": definitions["measure"],
             "judged at": definitions["judged_at"],
             "predicted": definitions["predicted"],
-            "kind": definitions["kind"],
+            "smallest effect of interest": [
+                f"{fmt(m)}: {why}" if why else "–"
+                for m, why in zip(definitions["margin"], definitions["margin_reason"], strict=True)
+            ],
         }
     )
+    return pd.DataFrame(table)
 
 
 def summary_table(claims: pd.DataFrame) -> pd.DataFrame:
@@ -233,6 +295,50 @@ def _setup(cfg: dict, setup: dict) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+def _family_section(
+    claims: pd.DataFrame, definitions: pd.DataFrame, family: str, title: str, rules: dict
+) -> list[str]:
+    """One family's section: its verdicts, the halves, the power of what stayed inconclusive,
+    and its claims with their rules."""
+    rows = claims[claims["family"] == family]
+    decisive = int(rows["verdict"].isin(DECISIVE).sum())
+    parts = [
+        f"## {title}",
+        f"{FAMILIES[family].capitalize()}: {len(rows)} rows, {decisive} decisive (a verdict for "
+        "or against, or negligible).",
+        "### Summary",
+        markdown_table(summary_table(rows)),
+        "### Verdicts",
+        markdown_table(verdict_table(rows)),
+    ]
+    if rows["verdict_half_a"].fillna("").ne("").any():
+        agree, judged = agreement_counts(claims, family)
+        parts += [
+            "### The two halves of the seeds",
+            "The same rows judged on each half of the seeds alone (the first half of the sorted "
+            f"seeds, and the rest): the halves agree on {agree} of the {judged} rows decisive in "
+            "either.",
+            markdown_table(halves_table(rows)),
+        ]
+    power = power_table(rows, rules["power"])
+    if len(power):
+        parts += [
+            "### Power of the inconclusive rows",
+            "For each inconclusive row: the smallest effect (its distance from the reference) "
+            f"its seeds detect with {rules['power']:.0%} power, and the seeds that would give that "
+            "power for the effect it observed, both for a paired t test at Holm's strictest "
+            "level, alpha over the family's number of rows.",
+            markdown_table(power),
+        ]
+    parts += [
+        "### The claims and their rules",
+        markdown_table(
+            definitions_table(definitions[definitions["family"] == family], family == ESSAY)
+        ),
+    ]
+    return parts
+
+
 def build_report(
     tables: dict[str, pd.DataFrame],
     claims: pd.DataFrame,
@@ -244,7 +350,7 @@ def build_report(
     ``hardware`` (str) and ``benchmarks`` (DataFrame of Snakemake benchmark rows)."""
     cfg = setup["config"]
     runs, final = tables["runs"], tables["final"]
-    primary = ", ".join(definitions.loc[definitions["primary"], "id"])
+    rules = cfg["report"]
     meanings = pd.DataFrame(
         {"verdict": [f"**{v}**" for v in VERDICTS], "meaning": list(VERDICTS.values())}
     )
@@ -253,20 +359,34 @@ def build_report(
         "Every number below was computed by this pipeline from the run described under Setup; "
         "each verdict follows the rule of its claim, fixed before the data were seen.",
         "[TOC]",
-        "## Claims of the essay",
-        f"Primary claims, named in advance: {primary} (bold in the claims table). A network claim "
-        "is judged at every depth where it applies, each a Welch comparison over seeds with a "
-        "two-sided p-value; Holm's correction runs over all network comparisons of this run "
-        f"together (family-wise alpha {cfg['report']['alpha']}). Error rates carry at least "
-        "the binomial uncertainty of counting errors on the test or training images, so identical "
-        "values on every seed never make a decision by themselves.",
+        "## How a verdict is reached",
+        "The claims come in three families, named in advance (`claims.yaml`): the essay's own "
+        "claims, replications of published results, and checks of theorems. Nets are compared "
+        "**seed by seed**: seed k gives every architecture the same initial weights where shapes "
+        "match and the same batches and augmentation, so each row's effect is the mean of "
+        "seed-matched differences with a paired t interval (95%), and `n` counts the seeds (or "
+        "seed pairs) it rests on. Each claim has a smallest effect of interest (`margin`, with "
+        "its reason below): a verdict for or against needs the interval beyond the margin, an "
+        "interval inside it is *negligible*. Holm's correction runs within each family "
+        f"(family-wise alpha {rules['alpha']}); p is the smallest level at which the row's "
+        "interval falls on one side of a margin, and p (Holm) must be below alpha. Rows on the "
+        "final weights use only seeds where both nets converged (final training error at most "
+        f"{rules['converged_train_err']:g}); rows at initialisation use every run. A run fails "
+        f"to train when it diverges or ends at {rules['failure_fraction']:g} of the chance error "
+        "or above; failures are counted and compared with McNemar's exact test. Error rates "
+        "carry at least the binomial uncertainty of counting errors on the images.",
         markdown_table(meanings),
-        "### Summary",
-        markdown_table(summary_table(claims)),
-        "### Verdicts",
-        markdown_table(verdict_table(claims)),
-        "### The claims and their rules",
-        markdown_table(definitions_table(definitions)),
+    ]
+    for family, title in ((ESSAY, "The essay's claims"), (REPLICATION, "Replications")):
+        parts += _family_section(claims, definitions, family, title, rules)
+    checks = claims[claims["family"] == CHECK]
+    parts += [
+        "## Checks",
+        "Theorems and identities the pipeline checks numerically (including claims 1 and 3a, "
+        "which follow from the binomial law and from I + J_F having full rank): they can only "
+        "fail through a bug, and count as no evidence for the essay.",
+        markdown_table(verdict_table(checks)),
+        markdown_table(definitions_table(definitions[definitions["family"] == CHECK])),
         "## Figure",
         f"![main figure]({figure})",
         "## Final errors",

@@ -1,0 +1,85 @@
+"""The design rule's claims: MobileNetV2-style bottlenecks (B1-B3, seed by seed) and the width
+sweep at initialisation (W1, W2, initialisation by initialisation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats import binomial_variance, one_sample, paired
+from .decision import Test
+
+
+def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
+    """B1-B3 from ``bottleneck_runs.csv``: final test errors, paired by seed (a diverged run
+    counts at chance error)."""
+    if runs is None or runs.empty:
+        return []
+    n_test = float(runs["n_test"].iloc[0])
+    chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0])
+
+    def errs(variant: str, width: int) -> pd.Series:
+        rows = runs[(runs["variant"] == variant) & (runs["width"] == width)].set_index("seed")
+        return rows["test_err"].where(rows["status"] == "completed", chance).astype(float)
+
+    def versus(claim_id: str, setting: str, a, b, what: str) -> Test:
+        estimate, used = paired(a, b, n_trials=n_test)
+        measure = f"{what}, test error; {len(used)} seed pairs"
+        return Test(claim_id, setting, measure, estimate, seeds=tuple(int(s) for s in used))
+
+    variants, widths = set(runs["variant"]), sorted(set(runs["width"]))
+    tests = []
+    for width in widths:
+        setting = f"bottleneck {width}"
+        if {"linear", "relu"} <= variants:
+            what = f"linear minus ReLU bottleneck, {width} channels"
+            tests.append(versus("B1", setting, errs("linear", width), errs("relu", width), what))
+        if {"linear", "expansion"} <= variants:
+            what = f"shortcut between bottlenecks minus between expansions, {width} channels"
+            a, b = errs("linear", width), errs("expansion", width)
+            tests.append(versus("B3", setting, a, b, what))
+    if {"linear", "relu"} <= variants and len(widths) > 1:
+        narrow, wide = widths[0], widths[-1]
+        parts = [errs("relu", narrow), -errs("linear", narrow), -errs("relu", wide)]
+        parts.append(errs("linear", wide))
+        per_seed = pd.concat(parts, axis=1, join="inner").dropna()
+        floor = sum(binomial_variance(per_seed[c].abs(), n_test) for c in per_seed.columns)
+        estimate = one_sample(per_seed.sum(axis=1).to_numpy(), 0.0, floor, (-2.0, 2.0))
+        measure = (
+            f"(ReLU minus linear) at {narrow} channels minus at {wide}, test error; "
+            f"{estimate.n} seeds"
+        )
+        seeds = tuple(int(s) for s in per_seed.index)
+        tests.append(Test("B2", f"bottleneck {narrow} vs {wide}", measure, estimate, seeds=seeds))
+    return tests
+
+
+def width_tests(sweep: pd.DataFrame | None) -> list[Test]:
+    """W1, W2 from the width sweep: narrowest minus widest, initialisation by initialisation."""
+    if sweep is None or sweep.empty:
+        return []
+    tests = []
+    for arch, rows in sweep.groupby("arch", sort=True):
+        narrow, wide = rows["width"].min(), rows["width"].max()
+
+        def values(width, statistic, rows=rows) -> pd.Series:
+            v = rows[(rows["width"] == width) & (rows["statistic"] == statistic)]
+            return v.set_index("init")["value"].astype(float)
+
+        depth = int(rows["depth"].iloc[0])
+        for claim_id, statistic, transform in (
+            ("W1", "dead_fraction_branch", lambda v: v),
+            ("W2", "signal_slope", lambda v: np.maximum(v, 0.0)),
+        ):
+            a = transform(values(narrow, statistic))
+            b = transform(values(wide, statistic))
+            floor = 0.0
+            if statistic == "dead_fraction_branch":  # counted on units, as in claim 5a'
+                n = (depth - 2) // 6
+                floor = binomial_variance(a, 36 * n * narrow / 7)
+                floor += binomial_variance(b, 36 * n * wide / 7)
+            estimate, used = paired(a, b, variance_floor=floor)
+            measure = f"width {narrow} minus width {wide}; {len(used)} initialisations"
+            setting = f"{arch}-{depth}"
+            tests.append(Test(claim_id, setting, measure, estimate, seeds=tuple(used)))
+    return tests

@@ -1,0 +1,497 @@
+"""The network claims: plain, residual and pre-activation nets of one dataset, seed by seed.
+
+Every comparison between two nets is paired: seed k of one against seed k of the other (the same
+initial weights where shapes match, the same batches and augmentation). What each row may use:
+
+- rows at initialisation (epoch 0) use every run: how training later went does not matter;
+- rows on the final weights use only seeds where both nets *converged* (final training error at
+  most ``report.converged_train_err``), and say how many;
+- final errors (4a, 4b, 4c, P) use every run, and a diverged run counts at chance error;
+- a run *fails to train* when it diverged or ends at ``report.failure_fraction`` of the chance
+  error or above; where any run of a compared pair failed, McNemar's exact test compares the
+  failures (4a, 4c).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..stats import binomial_variance, mcnemar_exact, one_sample, paired
+from .catalogue import Rules
+from .decision import Test
+
+Net = tuple[str, int]
+
+
+def _name(net: Net) -> str:
+    return f"{net[0]}-{net[1]}"
+
+
+class Grid:
+    """One dataset's runs, indexed for the rules: per net (arch, depth), values by seed."""
+
+    def __init__(self, runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules):
+        self.rules: Rules = rules
+        self.runs = runs
+        self.epochs = epochs
+        self.archs = set(runs["arch"])
+        self.chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0])  # one dataset, one count
+        self.n_train = float(runs["n_train"].iloc[0])
+        self.n_test = float(runs["n_test"].iloc[0])
+        self.batchnorm = "norm" not in runs or bool((runs["norm"] == "batch").any())
+        self.schedule = float(epochs["epoch"].max()) if len(epochs) else math.nan
+        measured = sorted(set(net_runs["epoch"])) if len(net_runs) else []
+        self.first = measured[0] if measured else None
+        self.last = measured[-1] if measured else None
+        self._rows = {
+            (arch, depth): rows.set_index("seed").sort_index()
+            for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=False)
+        }
+        self._stats = {
+            key: rows.set_index("seed")["value"].astype(float)
+            for key, rows in net_runs.groupby(["arch", "depth", "statistic", "epoch"], sort=False)
+        }
+
+    # -- runs ---------------------------------------------------------------------------------
+    def rows(self, net: Net) -> pd.DataFrame:
+        """The runs of one net, indexed by seed (none when the grid lacks the net)."""
+        found = self._rows.get(net)
+        return found if found is not None else self.runs.iloc[:0].set_index("seed")
+
+    def failed(self, net: Net) -> pd.Series:
+        """Per seed: the run diverged or ends at failure_fraction of the chance error or above."""
+        rows = self.rows(net)
+        limit = self.rules.failure_fraction * self.chance
+        return (rows["status"] != "completed") | (rows["train_err"] >= limit)
+
+    def converged(self, net: Net) -> pd.Series:
+        rows = self.rows(net)
+        done = rows["status"] == "completed"
+        return done & (rows["train_err"] <= self.rules.converged_train_err)
+
+    def error(self, net: Net, column: str) -> pd.Series:
+        """Final error per seed; a diverged run (non-finite weights) counts at chance."""
+        rows = self.rows(net)
+        return rows[column].where(rows["status"] == "completed", self.chance).astype(float)
+
+    def describe(self, net: Net) -> str:
+        """How the runs of a net ended, in words: converged, trained partly, failed."""
+        total = len(self.rows(net))
+        failed, converged = int(self.failed(net).sum()), int(self.converged(net).sum())
+        if failed == total:
+            return f"{_name(net)}: all {total} runs fail to train"
+        if converged == total:
+            return f"{_name(net)}: all {total} runs converged"
+        parts = [f"{converged} of {total} converged"]
+        if total - failed - converged:
+            parts.append(f"{total - failed - converged} trained partly")
+        if failed:
+            parts.append(f"{failed} failed to train")
+        return f"{_name(net)}: " + ", ".join(parts)
+
+    def both_converged(self, *nets: Net) -> list[int]:
+        seeds = None
+        for net in nets:
+            ok = self.converged(net)
+            these = set(ok.index[ok])
+            seeds = these if seeds is None else seeds & these
+        return sorted(seeds or [])
+
+    def stat(self, net: Net, statistic: str, epoch) -> pd.Series:
+        found = self._stats.get((net[0], net[1], statistic, epoch))
+        return found if found is not None else pd.Series(dtype=float)
+
+    def branch_units(self, net: Net) -> float:
+        """The branch ReLU units a dead fraction is counted on, as one binomial sample: the
+        fraction is the mean over the 3n blocks of dead/channels, channels w, 2w, 4w by stage,
+        whose variance is p(1 - p) times sum(1 / channels) / (3n)^2 = p(1 - p) * 7 / (36 n w)."""
+        rows = self.rows(net)
+        if "base_width" not in rows or rows.empty or pd.isna(rows["base_width"].iloc[0]):
+            return math.nan
+        n = (net[1] - 2) // 6
+        return 36.0 * n * float(rows["base_width"].iloc[0]) / 7.0
+
+    def dead_units(self, a: Net, b: Net, epoch) -> tuple[pd.Series, pd.Series, float]:
+        """The dead fractions of two nets by seed, and the variance floor of their difference:
+        the counting variance of both (a fraction of 0 on every seed still carries it)."""
+        va = self.stat(a, "dead_fraction_branch", epoch)
+        vb = self.stat(b, "dead_fraction_branch", epoch)
+        floor = 0.0
+        for values, net in ((va, a), (vb, b)):
+            units = self.branch_units(net)
+            if math.isfinite(units):
+                floor += binomial_variance(values, units)
+        return va, vb, floor
+
+    def damage(self, net: Net, epoch) -> tuple[pd.Series, float]:
+        """Per seed: the damage of deleting one block, (lesioned - intact) / (chance - intact),
+        over the blocks both plain and residual nets can lose; and the smallest variance one
+        value can have: the binomial variance of counting the lesioned errors, scaled alike."""
+        lesioned = self.stat(net, "lesion_error_same_shape", epoch)
+        intact = self.stat(net, "intact_error", epoch)
+        room = (self.chance - intact).where(lambda r: r > 0)
+        damage = ((lesioned - intact) / room).dropna()
+        images = self.stat(net, "lesion_images", epoch)
+        if damage.empty or images.empty:
+            return damage, 0.0
+        counting = binomial_variance(lesioned.loc[damage.index], float(images.iloc[0]))
+        return damage, counting / float((room.loc[damage.index] ** 2).mean())
+
+    def epochs_to(self, net: Net, threshold: float) -> pd.Series:
+        """Per seed: the epoch (fractional, linear between epoch ends, the start counting as
+        chance) at which the running training error first reaches ``threshold``; NaN when the
+        run never does."""
+        arch, depth = net
+        out = {}
+        rows = self.epochs[(self.epochs["arch"] == arch) & (self.epochs["depth"] == depth)]
+        for seed, curve in rows.groupby("seed", sort=True):
+            curve = curve.sort_values("epoch")
+            epochs = np.concatenate([[0.0], curve["epoch"].to_numpy(dtype=float)])
+            errs = np.concatenate([[self.chance], curve["train_err"].to_numpy(dtype=float)])
+            below = np.flatnonzero(errs <= threshold)
+            if len(below) == 0:
+                out[seed] = math.nan
+                continue
+            i = below[0]
+            if i == 0:
+                out[seed] = 0.0
+                continue
+            frac = (errs[i - 1] - threshold) / (errs[i - 1] - errs[i])
+            out[seed] = epochs[i - 1] + frac * (epochs[i] - epochs[i - 1])
+        return pd.Series(out, dtype=float)
+
+    # -- rows -----------------------------------------------------------------------------------
+    def end_seeds(self, *nets: Net) -> tuple[list[int], str]:
+        """(seeds where every net converged, '' or why an end-of-training row cannot be judged)."""
+        seeds = self.both_converged(*nets)
+        if len(seeds) >= 2:
+            return seeds, ""
+        states = "; ".join(self.describe(net) for net in nets)
+        return seeds, (
+            f"judged on converged runs only (final training error <= "
+            f"{self.rules.converged_train_err:g}): {len(seeds)} seed(s) have them ({states})"
+        )
+
+    def versus(
+        self,
+        claim_id: str,
+        setting: str,
+        a: Net,
+        b: Net,
+        values_a: pd.Series,
+        values_b: pd.Series,
+        detail: str = "",
+        n_trials: float | None = None,
+        seeds: list[int] | None = None,
+        why_not: str = "",
+        variance_floor: float = 0.0,
+    ) -> Test:
+        """Net a minus net b, seed by seed (only ``seeds``, when given)."""
+        if seeds is not None:
+            values_a, values_b = (
+                values_a[values_a.index.isin(seeds)],
+                values_b[values_b.index.isin(seeds)],
+            )
+        measure = f"{_name(a)} minus {_name(b)}{detail}"
+        if why_not:
+            return Test(claim_id, setting, measure, reason=why_not)
+        estimate, used = paired(values_a, values_b, n_trials, variance_floor=variance_floor)
+        total = len(set(self.rows(a).index) | set(self.rows(b).index))
+        measure += f"; {len(used)} of {total} seed pairs"
+        return Test(claim_id, setting, measure, estimate, seeds=tuple(int(s) for s in used))
+
+    def statistic(self, claim_id, setting, a, b, statistic, epoch, detail="", transform=None):
+        """Net a minus net b in a network statistic at a snapshot; the final snapshot only on
+        seeds where both converged. A dead fraction keeps the variance of counting units."""
+        seeds, why_not = (None, "") if epoch == self.first else self.end_seeds(a, b)
+        va, vb = self.stat(a, statistic, epoch), self.stat(b, statistic, epoch)
+        floor = 0.0
+        if statistic == "dead_fraction_branch":
+            va, vb, floor = self.dead_units(a, b, epoch)
+        if transform is not None:
+            va, vb = transform(va), transform(vb)
+        detail = f"{detail}, epoch {epoch}"
+        return self.versus(
+            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, variance_floor=floor
+        )
+
+    def errors(self, claim_id, setting, a, b, column, end_only=False, note="") -> Test:
+        """Net a minus net b in a final error rate (train_err or test_err), seed by seed."""
+        n_trials = self.n_train if column == "train_err" else self.n_test
+        detail = ", test error" if column == "test_err" else ", training error"
+        seeds, why_not = (None, "")
+        if end_only:
+            seeds, why_not = self.end_seeds(a, b)
+        if note and not why_not:
+            detail += f" ({note})"
+        va, vb = self.error(a, column), self.error(b, column)
+        return self.versus(claim_id, setting, a, b, va, vb, detail, n_trials, seeds, why_not)
+
+    def failures(self, claim_id: str, setting: str, a: Net, b: Net) -> Test | None:
+        """McNemar's exact test of failure to train, where any run of either net failed."""
+        fa, fb = self.failed(a), self.failed(b)
+        seeds = sorted(set(fa.index) & set(fb.index))
+        fa, fb = fa.loc[seeds].to_numpy(), fb.loc[seeds].to_numpy()
+        if not (fa.any() or fb.any()):
+            return None
+        p, only_a, only_b = mcnemar_exact(fa, fb)
+        limit = self.rules.failure_fraction * self.chance
+        measure = (
+            f"runs that fail to train (diverged, or training error >= {limit:.3g}): "
+            f"{_name(a)} {int(fa.sum())} of {len(seeds)}, {_name(b)} {int(fb.sum())} of "
+            f"{len(seeds)}; McNemar's exact test ({only_a} seeds where only {_name(a)} failed, "
+            f"{only_b} where only {_name(b)})"
+        )
+        effect = float(fa.mean() - fb.mean())
+        return Test(
+            claim_id, f"{setting}, failures", measure, exact=(effect, p), seeds=tuple(seeds)
+        )
+
+
+def _depth_pair_tests(grid: Grid, shallow: int, deep: int) -> list[Test]:
+    """The claims that set a deeper net against the shallowest of the same arch."""
+    pair = f"depth {deep} vs {shallow}"
+    tests: list[Test] = []
+    if "plain" in grid.archs:
+        a, b = ("plain", deep), ("plain", shallow)
+        tests.append(grid.errors("4a", pair, a, b, "train_err", note=grid.describe(a)))
+        failures = grid.failures("4a", pair, a, b)
+        tests += [failures] if failures else []
+        tests.append(grid.statistic("S2", pair, a, b, "autocorrelation_lag1", grid.first))
+    if "residual" in grid.archs:
+        a, b = ("residual", deep), ("residual", shallow)
+        tests.append(grid.errors("4b", pair, a, b, "train_err", note=grid.describe(a)))
+        tests.append(_test_error_test(grid, "4b'", pair, a, b, reference=b))
+        tests.append(grid.statistic("7b", pair, a, b, "response_median", grid.last))
+    return tests
+
+
+def _test_error_test(grid: Grid, claim_id: str, setting: str, a: Net, b: Net, reference: Net):
+    """A test-error comparison: on converged seed pairs, and only when the reference net makes
+    enough test errors to show a difference (report.ceiling_test_errors)."""
+    errors = grid.error(reference, "test_err").mean() * grid.n_test
+    if errors < grid.rules.ceiling_test_errors:
+        measure = f"{_name(a)} minus {_name(b)}, test error"
+        return Test(
+            claim_id,
+            setting,
+            measure,
+            reason=f"{_name(reference)} is at the ceiling: {errors:.1f} test errors of "
+            f"{grid.n_test:.0f} on average (< {grid.rules.ceiling_test_errors}), too few to show a "
+            "difference",
+        )
+    return grid.errors(claim_id, setting, a, b, "test_err", end_only=True)
+
+
+def _vanishing_tests(grid: Grid, depth: int) -> list[Test]:
+    """V (the premise: the plain net's signal vanishes) and 5b, 5c (the residual net's signal is
+    flatter, vanishing and explosion alike)."""
+    plain, residual = ("plain", depth), ("residual", depth)
+    tests = []
+    for claim_id, epoch in (("5b", grid.first), ("5c", grid.last)):
+        slopes = grid.stat(plain, "signal_slope", epoch)
+        setting = f"depth {depth}, epoch {epoch}"
+        measure = f"plain-{depth}: slope of the backward signal, decades (> 0: vanishing)"
+        why_not = ""
+        if epoch != grid.first:
+            seeds, why_not = grid.end_seeds(plain)
+            slopes = slopes[slopes.index.isin(seeds)]
+        if why_not:
+            tests.append(Test("V", setting, measure, reason=why_not))
+        else:
+            estimate = one_sample(slopes.to_numpy())
+            measure += f"; {estimate.n} runs"
+            tests.append(Test("V", setting, measure, estimate, seeds=tuple(slopes.index)))
+        tests.append(
+            grid.statistic(
+                claim_id,
+                f"depth {depth}",
+                residual,
+                plain,
+                "signal_slope",
+                epoch,
+                ", |slope of the backward signal|",
+                transform=np.abs,
+            )
+        )
+    return tests
+
+
+def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
+    """The claims that set a residual net against a plain one of the same depth."""
+    plain, residual = ("plain", depth), ("residual", depth)
+    setting = f"depth {depth}"
+    tests = [grid.errors("4c", setting, residual, plain, "train_err", note=grid.describe(plain))]
+    failures = grid.failures("4c", setting, residual, plain)
+    tests += [failures] if failures else []
+    tests.append(grid.statistic("S", setting, residual, plain, "autocorrelation_lag1", grid.first))
+    tests += _vanishing_tests(grid, depth)
+    for epoch in (grid.first, grid.last):
+        where = f"depth {depth}, epoch {epoch}"
+        if grid.batchnorm:
+            measure = f"residual-{depth} minus plain-{depth}, epoch {epoch}"
+            tests.append(
+                Test(
+                    "5a",
+                    where,
+                    measure,
+                    reason="a BatchNorm precedes every branch ReLU and sets how often it outputs 0 "
+                    "(about half, by construction); judged on nets without normalisation",
+                )
+            )
+        else:
+            tests.append(
+                grid.statistic("5a", where, residual, plain, "inactive_fraction_branch", epoch)
+            )
+    where = f"depth {depth}, epoch {grid.last}"
+    tests.append(grid.statistic("5a'", where, residual, plain, "dead_fraction_branch", grid.last))
+    tests.append(grid.statistic("7", where, residual, plain, "response_median", grid.last))
+    tests.append(_speed_test(grid, residual, plain))
+    return tests
+
+
+def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
+    """6: epochs to reach speed_train_err, a minus b; a run that never gets there counts at the
+    schedule's length (a lower bound), a seed where neither does is left out."""
+    threshold = grid.rules.speed_train_err
+    ea, eb = grid.epochs_to(a, threshold), grid.epochs_to(b, threshold)
+    seeds = sorted(set(ea.index) & set(eb.index))
+    ea, eb = ea.loc[seeds], eb.loc[seeds]
+    neither = ea.isna() & eb.isna()
+    censored = int((ea.isna() ^ eb.isna()).sum())
+    detail = f", epochs to {threshold:g} training error"
+    if censored or neither.any():
+        detail += (
+            f" ({censored} seed(s) where one net never gets there, counted at the schedule's "
+            f"{grid.schedule:g} epochs; {int(neither.sum())} where neither does, left out)"
+        )
+    keep = ~neither
+    ea, eb = ea[keep].fillna(grid.schedule), eb[keep].fillna(grid.schedule)
+    return grid.versus("6", f"depth {a[1]}", a, b, ea, eb, detail)
+
+
+def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
+    """M1, M2 (the branch ReLU's redundancy and loss) and the lesions L1-L3, at one depth."""
+    plain = ("plain", depth)
+    tests = []
+    lesions = grid.last is not None and bool(len(grid.stat(plain, "intact_error", grid.last)))
+    for arch in ("residual", "preact"):
+        if arch not in grid.archs:
+            continue
+        net = (arch, depth)
+        for claim_id, statistic in (("M1", "pr_per_channel_branch"), ("M2", "relu_r2_branch")):
+            for epoch in (grid.first, grid.last):
+                setting = f"depth {depth}, epoch {epoch}, {arch}"
+                tests.append(grid.statistic(claim_id, setting, net, plain, statistic, epoch))
+        if lesions:
+            seeds, why_not = grid.end_seeds(net, plain)
+            (damage, floor), (plain_damage, plain_floor) = (
+                grid.damage(net, grid.last),
+                grid.damage(plain, grid.last),
+            )
+            tests.append(
+                grid.versus(
+                    "L1",
+                    f"depth {depth}, {arch}",
+                    net,
+                    plain,
+                    damage,
+                    plain_damage,
+                    ", damage of deleting one block",
+                    seeds=seeds,
+                    why_not=why_not,
+                    variance_floor=floor + plain_floor,
+                )
+            )
+    if not lesions:
+        return tests
+    for arch, claim_id in (("plain", "L2"), ("residual", "L3"), ("preact", "L3")):
+        if arch not in grid.archs:
+            continue
+        net = (arch, depth)
+        seeds, why_not = grid.end_seeds(net)
+        measure = f"{_name(net)}: damage of deleting one block (0: none, 1: chance)"
+        if why_not:
+            tests.append(Test(claim_id, f"depth {depth}, {arch}", measure, reason=why_not))
+            continue
+        damage, floor = grid.damage(net, grid.last)
+        damage = damage[damage.index.isin(seeds)]
+        estimate = one_sample(damage.to_numpy(), 0.5, floor)
+        measure += f"; {estimate.n} runs"
+        tests.append(
+            Test(claim_id, f"depth {depth}, {arch}", measure, estimate, seeds=tuple(damage.index))
+        )
+    return tests
+
+
+def _linear_unit_tests(grid: Grid) -> list[Test]:
+    """T2 per arch and ReLU site, every depth pooled: one Spearman correlation per converged run."""
+    tests = []
+    prefix = "switch_rho_"
+    sites = sorted({key[2][len(prefix) :] for key in grid._stats if key[2].startswith(prefix)})
+    depths = sorted(set(grid.runs["depth"]))
+    for arch in sorted(grid.archs):
+        for site in sites:
+            values = []
+            for depth in depths:
+                rho = grid.stat((arch, depth), prefix + site, grid.last)
+                ok = grid.converged((arch, depth))
+                values += list(rho[rho.index.isin(ok.index[ok])].to_numpy())
+            measured = any(len(grid.stat((arch, d), prefix + site, grid.last)) for d in depths)
+            if not measured:
+                continue  # this arch has no ReLUs at this site
+            setting = f"{arch}, {site}, all depths"
+            measure = f"{arch}, {site} ReLUs: mean Spearman correlation"
+            if not values:
+                why = f"judged on converged runs only, and no {arch} run converged"
+                tests.append(Test("T2", setting, measure, reason=why))
+                continue
+            estimate = one_sample(values)
+            measure += f" over {estimate.n} runs"
+            tests.append(Test("T2", setting, measure, estimate))
+    return tests
+
+
+def _preact_tests(grid: Grid, depth: int) -> list[Test]:
+    preact, residual = ("preact", depth), ("residual", depth)
+    setting = f"depth {depth}"
+    return [
+        grid.errors("P", setting, preact, residual, "train_err", note=grid.describe(preact)),
+        _test_error_test(grid, "P'", setting, preact, residual, reference=residual),
+    ]
+
+
+def network_tests(
+    runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules
+) -> list[Test]:
+    """Every row of claims 4-7, S, V, M, L and T2, before any verdict."""
+    tests: list[Test] = []
+    for dataset, group in runs.groupby("dataset", sort=True):
+        grid = Grid(
+            group,
+            epochs[epochs["dataset"] == dataset],
+            net_runs[net_runs["dataset"] == dataset],
+            rules,
+        )
+        found: list[Test] = []
+        depths = sorted(set(group["depth"]))
+        for deep in depths[1:]:
+            found += _depth_pair_tests(grid, depths[0], deep)
+        if {"plain", "residual"} <= grid.archs:
+            for depth in depths:
+                found += _same_depth_tests(grid, depth)
+        if "plain" in grid.archs and grid.first is not None:
+            for depth in depths:
+                found += _mechanism_tests(grid, depth)
+            found += _linear_unit_tests(grid)
+        if {"preact", "residual"} <= grid.archs:
+            for depth in depths:
+                found += _preact_tests(grid, depth)
+        if runs["dataset"].nunique() > 1:
+            for test in found:
+                test.setting = f"{dataset}, {test.setting}"
+        tests += found
+    return tests

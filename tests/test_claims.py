@@ -1,0 +1,726 @@
+"""The verdict rules, driven with synthetic tables to every verdict each can reach."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+from scipy import stats as sps
+
+from resnet_essence import aggregate as agg
+from resnet_essence.claims import (
+    AGAINST,
+    AGREES,
+    CHECK,
+    CLAIM_BY_ID,
+    CLAIMS,
+    COLUMNS,
+    CONTRADICTED,
+    ESSAY,
+    INCONCLUSIVE,
+    NEGLIGIBLE,
+    NOT_TESTABLE,
+    REPLICATION,
+    SANITY_FAILED,
+    SANITY_PASSED,
+    SUPPORTED,
+    VERDICTS,
+    Rules,
+    agreement_counts,
+    claims_definitions,
+    differences,
+    evaluate,
+)
+from resnet_essence.claims.collapse import collapse_rows
+from resnet_essence.claims.replication import main as compare_main
+
+# the thresholds of the real default, not a copy
+RULES = Rules.from_config(yaml.safe_load((ROOT / "config.yaml").read_text())["report"])
+DEPTHS = (8, 20, 56)
+STATISTICS = (
+    "inactive_fraction_branch",
+    "dead_fraction_branch",
+    "signal_slope",
+    "response_median",
+    "autocorrelation_lag1",
+    "pr_per_channel_branch",
+    "relu_r2_branch",
+    "switch_rho_branch",
+)
+
+
+def _value(table: dict, key, default, seed: int):
+    value = table.get(key, default)
+    return value[seed] if isinstance(value, tuple) else value
+
+
+def _grid(
+    train=None,
+    test=None,
+    stats=None,
+    speed=None,
+    archs=("plain", "residual"),
+    seeds=6,
+    noise=0.002,
+    stat_noise=0.005,
+    norm="none",
+    status=None,
+    seed_effect=0.0,
+):
+    """runs, epochs and network_runs tables for digits-like runs (1437 training and 360 test
+    images, ten classes).
+
+    ``train``/``test``: {(arch, depth): final error, or a tuple with one per seed}; ``stats``:
+    {(statistic, arch, depth, epoch): value or tuple}; ``speed``: {(arch, depth): time constant
+    of the training-error curve, in epochs}; ``status``: {(arch, depth, seed): status};
+    ``seed_effect``: the sd of what each seed does to every net alike (pairing removes it).
+    Lesions: by default a deleted block leaves the error where it was.
+    """
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0.0, seed_effect, seeds)
+    train, test, stats = train or {}, test or {}, stats or {}
+    speed, status = speed or {}, status or {}
+    runs, epochs, net = [], [], []
+    for arch in archs:
+        for depth in DEPTHS:
+            for seed in range(seeds):
+                ids = {"dataset": "digits", "arch": arch, "depth": depth, "seed": seed}
+                final = _value(train, (arch, depth), 0.005, seed) + shared[seed]
+                final = float(np.clip(final + noise * rng.random(), 0, 1))
+                runs.append(
+                    {
+                        **ids,
+                        "norm": norm,
+                        "base_width": 16,
+                        "status": status.get((arch, depth, seed), "completed"),
+                        "train_err": final,
+                        "test_err": _value(test, (arch, depth), 0.02, seed) + noise * rng.random(),
+                        "n_train": 1437,
+                        "n_test": 360,
+                        "num_classes": 10,
+                    }
+                )
+                tau = speed.get((arch, depth), 1.0) * (1 + 0.01 * seed)
+                for epoch in range(1, 11):
+                    err = final + (0.9 - final) * math.exp(-epoch / tau)
+                    epochs.append({**ids, "epoch": epoch, "step": 45 * epoch, "train_err": err})
+                for epoch in (0, 10):
+                    values = {s: 0.5 for s in STATISTICS}
+                    values.update(intact_error=0.02, lesion_error_same_shape=0.02)
+                    values["lesion_images"] = 192.0
+                    for statistic, default in values.items():
+                        value = _value(stats, (statistic, arch, depth, epoch), default, seed)
+                        if statistic not in ("intact_error", "lesion_images"):
+                            value += stat_noise * rng.standard_normal()
+                        net.append({**ids, "epoch": epoch, "statistic": statistic, "value": value})
+    return pd.DataFrame(runs), pd.DataFrame(epochs), pd.DataFrame(net)
+
+
+def _survival(relu_low=0.25, relu_high=1.0, linear_lost=0.0, theory_gap=0.0):
+    rows = []
+    for n in (2, 3, 15, 30):
+        rec = relu_low if n <= 3 else relu_high
+        base = {"manifold": "spiral", "input_dim": 2, "embed_dim": n, "bias_std": 0.0}
+        rows.append(
+            {
+                **base,
+                "activation": "relu",
+                "recoverable": rec,
+                "recoverable_lo": max(rec - 0.01, 0),
+                "recoverable_hi": min(rec + 0.01, 1),
+                "theory": rec + theory_gap,
+                "recon_error": 0.5,
+            }
+        )
+        for activation in ("linear", "residual"):
+            rows.append(
+                {
+                    **base,
+                    "activation": activation,
+                    "recoverable": 1 - linear_lost,
+                    "recoverable_lo": 1.0,
+                    "recoverable_hi": 1.0,
+                    "theory": np.nan,
+                    "recon_error": 1e-16,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _tables(grid, **extra) -> dict:
+    runs, epochs, net = grid
+    return {"survival": _survival(), "runs": runs, "epochs": epochs, "network_runs": net, **extra}
+
+
+def _verdicts(grid, rules=RULES, **extra) -> pd.DataFrame:
+    return evaluate(_tables(grid, **extra), rules)
+
+
+def _one(claims, claim_id, setting) -> pd.Series:
+    rows = claims[(claims["claim_id"] == claim_id) & (claims["setting"] == setting)]
+    assert len(rows) == 1, (claim_id, setting, claims[["claim_id", "setting"]].to_string())
+    return rows.iloc[0]
+
+
+def _all(statistic, arch, value, epochs=(0, 10)):
+    return {(statistic, arch, d, e): value for d in DEPTHS for e in epochs}
+
+
+def _with(**changes) -> Rules:
+    return Rules(**{**RULES.__dict__, **changes})
+
+
+# -- paired inference -----------------------------------------------------------------------------
+def test_pairing_changes_the_verdict_where_the_seed_does_the_same_to_both_nets():
+    # each seed moves both nets' training error by a lot (sd 0.05): the residual net is 2 points
+    # better on every seed, which seed-matched differences see and independent samples do not
+    train = {("plain", 20): 0.10, ("residual", 20): 0.08}
+    grid = _grid(train=train, seeds=8, seed_effect=0.05, noise=0.001)
+    row = _one(_verdicts(grid), "4c", "depth 20")
+    assert row["verdict"] == AGREES and row["n"] == 8
+    runs = grid[0]
+    plain = runs[(runs["arch"] == "plain") & (runs["depth"] == 20)]["train_err"]
+    residual = runs[(runs["arch"] == "residual") & (runs["depth"] == 20)]["train_err"]
+    assert sps.ttest_ind(residual, plain, equal_var=False).pvalue > 0.05  # unpaired: nothing
+    # break the pairing (seed k of one net set against seed k + 1 of the other): undecided
+    shuffled = runs.copy()
+    mask = (shuffled["arch"] == "residual") & (shuffled["depth"] == 20)
+    shuffled.loc[mask, "seed"] = (shuffled.loc[mask, "seed"] + 1) % 8
+    row = _one(_verdicts((shuffled, grid[1], grid[2])), "4c", "depth 20")
+    assert row["verdict"] == INCONCLUSIVE
+
+
+def test_seeds_are_matched_by_number_and_unmatched_seeds_are_left_out():
+    runs, epochs, net = _grid(train={("plain", 56): 0.5}, seeds=6)
+    runs = runs[~((runs["arch"] == "residual") & (runs["depth"] == 56) & (runs["seed"] == 5))]
+    row = _one(_verdicts((runs, epochs, net)), "4c", "depth 56")
+    assert row["n"] == 5 and "5 of 6 seed pairs" in row["measure"]
+
+
+# -- verdicts, margins, families ------------------------------------------------------------------
+def test_a_directional_claim_reaches_each_of_its_verdicts():
+    cases = {
+        AGREES: {("plain", 56): 0.5},  # plain-56 far worse than plain-8
+        AGAINST: {("plain", 8): 0.5},  # the deeper net is the better one
+        NEGLIGIBLE: {},  # both at 0.5%: far inside the 1-point margin
+    }
+    for expected, train in cases.items():
+        row = _one(_verdicts(_grid(train=train)), "4a", "depth 56 vs 8")
+        assert row["verdict"] == expected, (expected, row.to_dict())
+    noisy = _grid(train={("plain", 56): 0.02}, noise=0.05, seeds=3)
+    assert _one(_verdicts(noisy), "4a", "depth 56 vs 8")["verdict"] == INCONCLUSIVE
+
+
+def test_an_interval_across_the_margin_is_inconclusive_not_negligible():
+    # a 1.2-point effect measured to +-0.3: beyond 0 but not clearly beyond the 1-point margin
+    train = {("plain", 56): tuple(0.017 + 0.003 * (s % 3) for s in range(6))}
+    row = _one(_verdicts(_grid(train=train, noise=0.0)), "4a", "depth 56 vs 8")
+    assert row["lo"] < 0.01 + 0.005 < row["hi"] and row["verdict"] == INCONCLUSIVE
+
+
+def test_a_non_inferiority_claim_has_no_negligible_outcome():
+    row = _one(_verdicts(_grid()), "4b", "depth 56 vs 8")
+    assert row["verdict"] == AGREES  # no worse: below the margin, whatever the sign
+    worse = _verdicts(_grid(train={("residual", 56): 0.15}))
+    assert _one(worse, "4b", "depth 56 vs 8")["verdict"] == AGAINST
+    edge = _verdicts(_grid(train={("residual", 56): 0.015}, noise=0.01, seeds=3))
+    assert _one(edge, "4b", "depth 56 vs 8")["verdict"] == INCONCLUSIVE
+
+
+def test_the_essays_claims_use_their_own_words_and_holm_within_their_family():
+    stats = {**_all("relu_r2_branch", "residual", 0.9), **_all("relu_r2_branch", "plain", 0.5)}
+    claims = _verdicts(_grid(stats=stats))
+    row = _one(claims, "M2", "depth 20, epoch 0, residual")
+    assert row["family"] == ESSAY and row["verdict"] == SUPPORTED
+    assert _one(claims, "4a", "depth 56 vs 8")["family"] == REPLICATION
+    # the essay family's adjustment does not change when replication rows are added
+    essay = claims[claims["family"] == ESSAY].set_index(["claim_id", "setting"])["p_holm"]
+    bottlenecks = _bottleneck_runs({("linear", 4): 0.05, ("relu", 4): 0.4})
+    more = _verdicts(_grid(stats=stats), bottleneck_runs=bottlenecks)
+    assert (more["family"] == REPLICATION).sum() > (claims["family"] == REPLICATION).sum()
+    again = more[more["family"] == ESSAY].set_index(["claim_id", "setting"])["p_holm"]
+    pd.testing.assert_series_equal(essay, again)
+
+
+def test_holm_makes_a_lone_small_effect_inconclusive_in_a_large_family():
+    stats = {("response_median", "residual", 20, 10): 0.38}  # 0.12 below plain's 0.5
+    claims = _verdicts(_grid(stats=stats, seeds=4, stat_noise=0.02))
+    row = _one(claims, "7", "depth 20, epoch 10")
+    assert row["p"] < 0.05 <= row["p_holm"] and row["verdict"] == INCONCLUSIVE
+
+
+# -- failures, gates ------------------------------------------------------------------------------
+def test_a_failed_arm_gives_an_exact_test_row():
+    seeds = 12
+    grid = _grid(train={("plain", 56): 0.88}, seeds=seeds)
+    claims = _verdicts(grid)
+    row = _one(claims, "4a", "depth 56 vs 8, failures")
+    assert row["p"] == pytest.approx(2 * 0.5**seeds)  # McNemar: 12 discordant seeds, all one way
+    assert "plain-56 12 of 12" in row["measure"] and "plain-8 0 of 12" in row["measure"]
+    assert row["verdict"] == AGREES and row["effect"] == 1.0
+    assert _one(claims, "4c", "depth 56, failures")["verdict"] == AGREES
+    assert _one(claims, "4a", "depth 56 vs 8")["verdict"] == AGREES
+    assert "plain-56: all 12 runs fail to train" in _one(claims, "4a", "depth 56 vs 8")["measure"]
+    # no failure anywhere: no failure rows
+    assert not _verdicts(_grid())["setting"].str.contains("failures").any()
+
+
+def test_a_diverged_run_counts_at_chance_and_as_a_failure():
+    status = {("plain", 56, s): "diverged" for s in range(6)}
+    claims = _verdicts(_grid(status=status))
+    row = _one(claims, "4a", "depth 56 vs 8")
+    assert row["effect"] == pytest.approx(0.9 - 0.005, abs=0.003) and row["verdict"] == AGREES
+    assert "plain-56 6 of 6" in _one(claims, "4a", "depth 56 vs 8, failures")["measure"]
+
+
+def test_initialisation_rows_are_never_gated_by_how_training_went():
+    stats = {**_all("pr_per_channel_branch", "residual", 0.3)}
+    stats.update(_all("pr_per_channel_branch", "plain", 0.7))
+    claims = _verdicts(_grid(train={("plain", 56): 0.88}, stats=stats))
+    assert _one(claims, "M1", "depth 56, epoch 0, residual")["verdict"] == SUPPORTED
+    assert _one(claims, "S", "depth 56")["verdict"] in (AGREES, AGAINST, NEGLIGIBLE)
+    end = _one(claims, "M1", "depth 56, epoch 10, residual")
+    assert end["verdict"] == NOT_TESTABLE
+    assert "0 seed(s)" in end["reason"] and "plain-56: all 6 runs fail to train" in end["reason"]
+
+
+def test_end_of_training_rows_use_the_seeds_where_both_nets_converged():
+    # plain-20 converges on seeds 0-3, trains partly (8% error) on 4-5
+    train = {("plain", 20): (0.01, 0.01, 0.01, 0.01, 0.08, 0.08)}
+    stats = {**_all("relu_r2_branch", "residual", 0.9), **_all("relu_r2_branch", "plain", 0.5)}
+    claims = _verdicts(_grid(train=train, stats=stats))
+    row = _one(claims, "M2", "depth 20, epoch 10, residual")
+    assert row["n"] == 4 and "4 of 6 seed pairs" in row["measure"]
+    assert row["verdict"] == SUPPORTED
+    assert _one(claims, "M2", "depth 20, epoch 0, residual")["n"] == 6
+    partly = _one(claims, "4c", "depth 20")["measure"]
+    assert "plain-20: 4 of 6 converged, 2 trained partly" in partly
+
+
+# -- the essay's measures -------------------------------------------------------------------------
+def test_5a_is_not_testable_under_batchnorm_and_judged_without_it():
+    stats = {**_all("inactive_fraction_branch", "residual", 0.4)}
+    stats.update(_all("inactive_fraction_branch", "plain", 0.6))
+    batch = _one(_verdicts(_grid(stats=stats, norm="batch")), "5a", "depth 20, epoch 0")
+    assert batch["verdict"] == NOT_TESTABLE and "BatchNorm precedes" in batch["reason"]
+    claims = _verdicts(_grid(stats=stats, norm="none"))
+    assert _one(claims, "5a", "depth 20, epoch 0")["verdict"] == SUPPORTED
+    assert _one(claims, "5a", "depth 20, epoch 10")["verdict"] == SUPPORTED
+    reverse = {**_all("inactive_fraction_branch", "residual", 0.6)}
+    reverse.update(_all("inactive_fraction_branch", "plain", 0.4))
+    row = _one(_verdicts(_grid(stats=reverse)), "5a", "depth 20, epoch 0")
+    assert row["verdict"] == CONTRADICTED
+
+
+def test_no_dead_unit_in_either_net_is_negligible_not_undecidable():
+    # a fraction counted on units keeps the uncertainty of counting, as an error rate does
+    stats = {
+        **_all("dead_fraction_branch", "residual", 0.0),
+        **_all("dead_fraction_branch", "plain", 0.0),
+    }
+    claims = _verdicts(_grid(stats=stats, stat_noise=0.0, seeds=8))
+    row = _one(claims, "5a'", "depth 20, epoch 10")
+    assert row["effect"] == 0 and row["lo"] < 0 < row["hi"]
+    assert row["verdict"] == NEGLIGIBLE
+    runs, epochs, net = _grid(stats=stats, stat_noise=0.0, seeds=8)
+    unknown = _verdicts((runs.assign(base_width=None), epochs, net))
+    assert _one(unknown, "5a'", "depth 20, epoch 10")["verdict"] == INCONCLUSIVE  # no count
+
+
+def test_the_vanishing_premise_is_a_row_that_can_be_contradicted():
+    for slope, expected in ((1.5, SUPPORTED), (-1.5, CONTRADICTED), (0.0, NEGLIGIBLE)):
+        claims = _verdicts(_grid(stats=_all("signal_slope", "plain", slope)))
+        row = _one(claims, "V", "depth 56, epoch 0")
+        assert row["verdict"] == expected, (slope, row.to_dict())
+
+
+def test_5b_and_5c_ask_for_a_flatter_signal_whichever_way_it_bends():
+    exploding = {**_all("signal_slope", "plain", -1.5), **_all("signal_slope", "residual", 0.1)}
+    claims = _verdicts(_grid(stats=exploding))
+    assert _one(claims, "5b", "depth 56")["verdict"] == SUPPORTED  # |0.1| < |-1.5|
+    assert _one(claims, "V", "depth 56, epoch 0")["verdict"] == CONTRADICTED
+    steeper = {**_all("signal_slope", "plain", 0.1), **_all("signal_slope", "residual", 2.0)}
+    assert _one(_verdicts(_grid(stats=steeper)), "5c", "depth 56")["verdict"] == CONTRADICTED
+    alike = {**_all("signal_slope", "plain", 1.0), **_all("signal_slope", "residual", -1.0)}
+    assert _one(_verdicts(_grid(stats=alike)), "5b", "depth 56")["verdict"] == NEGLIGIBLE
+
+
+def test_6_counts_a_net_that_never_gets_there_at_the_schedules_length():
+    faster = _verdicts(_grid(speed={("plain", 20): 3.0, ("residual", 20): 0.5}))
+    assert _one(faster, "6", "depth 20")["verdict"] == SUPPORTED
+    slower = _verdicts(_grid(speed={("plain", 20): 0.5, ("residual", 20): 3.0}))
+    assert _one(slower, "6", "depth 20")["verdict"] == CONTRADICTED
+    never = _one(_verdicts(_grid(train={("plain", 56): 0.5})), "6", "depth 56")
+    assert "6 seed(s) where one net never gets there" in never["measure"]
+    assert never["verdict"] == SUPPORTED and never["effect"] < -5
+    neither = _grid(train={("plain", 56): 0.5, ("residual", 56): 0.5})
+    row = _one(_verdicts(neither), "6", "depth 56")
+    assert "6 where neither does, left out" in row["measure"] and row["verdict"] == INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    "claim_id,statistic,setting",
+    [
+        ("7", "response_median", "depth 20, epoch 10"),
+        ("S", "autocorrelation_lag1", "depth 20"),
+        ("5a'", "dead_fraction_branch", "depth 20, epoch 10"),
+        ("M1", "pr_per_channel_branch", "depth 20, epoch 10, residual"),
+        ("M2", "relu_r2_branch", "depth 20, epoch 0, residual"),
+    ],
+)
+def test_between_arch_statistics_reach_every_verdict(claim_id, statistic, setting):
+    claim = CLAIM_BY_ID[claim_id]
+    words = {ESSAY: (SUPPORTED, CONTRADICTED), REPLICATION: (AGREES, AGAINST)}[claim.family]
+    low, high = 0.2, 0.8
+    for residual, plain, expected in (
+        (low, high, words[0] if claim.direction < 0 else words[1]),
+        (high, low, words[1] if claim.direction < 0 else words[0]),
+        # alike: a dead fraction alike at 0 (at one half, counting 250 units is too coarse)
+        (0.0, 0.0, NEGLIGIBLE) if claim_id == "5a'" else (0.5, 0.5, NEGLIGIBLE),
+    ):
+        stats = {**_all(statistic, "residual", residual), **_all(statistic, "plain", plain)}
+        grid = _grid(stats=stats, stat_noise=0.001)
+        assert _one(_verdicts(grid), claim_id, setting)["verdict"] == expected
+
+
+@pytest.mark.parametrize(
+    "claim_id,statistic,arch,epoch",
+    [("7b", "response_median", "residual", 10), ("S2", "autocorrelation_lag1", "plain", 0)],
+)
+def test_depth_trends_both_ways(claim_id, statistic, arch, epoch):
+    shrink = {(statistic, arch, 8, epoch): 0.9, (statistic, arch, 56, epoch): 0.3}
+    assert _one(_verdicts(_grid(stats=shrink)), claim_id, "depth 56 vs 8")["verdict"] == AGREES
+    grow = {(statistic, arch, 8, epoch): 0.3, (statistic, arch, 56, epoch): 0.9}
+    assert _one(_verdicts(_grid(stats=grow)), claim_id, "depth 56 vs 8")["verdict"] == AGAINST
+
+
+def test_lesions_compare_the_damage_on_the_same_blocks():
+    # plain: deleting a block takes the error from 2% to 85% (damage 0.94); residual to 5%
+    collapse = {**_all("lesion_error_same_shape", "plain", 0.85)}
+    collapse.update(_all("lesion_error_same_shape", "residual", 0.05))
+    claims = _verdicts(_grid(stats=collapse))
+    assert _one(claims, "L1", "depth 20, residual")["verdict"] == AGREES
+    assert _one(claims, "L2", "depth 20, plain")["verdict"] == AGREES
+    assert _one(claims, "L3", "depth 20, residual")["verdict"] == AGREES
+    damage = _one(claims, "L3", "depth 20, residual")["effect"]
+    assert damage == pytest.approx((0.05 - 0.02) / (0.9 - 0.02), abs=0.02)
+    reverse = {**_all("lesion_error_same_shape", "plain", 0.05)}
+    reverse.update(_all("lesion_error_same_shape", "residual", 0.85))
+    claims = _verdicts(_grid(stats=reverse))
+    assert _one(claims, "L1", "depth 20, residual")["verdict"] == AGAINST
+    assert _one(claims, "L2", "depth 20, plain")["verdict"] == AGAINST
+    assert _one(claims, "L3", "depth 20, residual")["verdict"] == AGAINST
+    # no block changes the error on any seed: still decided, from the counting alone
+    none = _verdicts(_grid())
+    assert _one(none, "L3", "depth 20, residual")["verdict"] == AGREES
+
+
+def test_switching_correlation_per_site_both_ways():
+    for value, expected in ((0.8, SUPPORTED), (-0.8, CONTRADICTED), (0.0, NEGLIGIBLE)):
+        archs = ("plain", "residual")
+        stats = {("switch_rho_branch", a, d, 10): value for a in archs for d in DEPTHS}
+        row = _one(_verdicts(_grid(stats=stats)), "T2", "residual, branch, all depths")
+        assert row["verdict"] == expected and row["n"] == 3 * 6
+
+
+def test_test_error_claims_are_judged_off_the_ceiling_on_converged_runs():
+    ceiling = _one(_verdicts(_grid(test={("residual", 8): 0.01})), "4b'", "depth 56 vs 8")
+    assert ceiling["verdict"] == NOT_TESTABLE and "at the ceiling" in ceiling["reason"]
+    better = _verdicts(_grid(test={("residual", 8): 0.4, ("residual", 56): 0.1}))
+    assert _one(better, "4b'", "depth 56 vs 8")["verdict"] == AGREES
+    unconverged = _grid(train={("residual", 56): 0.2}, test={("residual", 8): 0.4})
+    row = _one(_verdicts(unconverged), "4b'", "depth 56 vs 8")
+    assert row["verdict"] == NOT_TESTABLE and "converged runs only" in row["reason"]
+
+
+def test_preact_claims_both_ways():
+    archs = ("plain", "residual", "preact")
+    assert _one(_verdicts(_grid(archs=archs)), "P", "depth 56")["verdict"] == AGREES
+    worse = _grid(train={("preact", 56): 0.3}, archs=archs)
+    assert _one(_verdicts(worse), "P", "depth 56")["verdict"] == AGAINST
+    off = {("residual", 56): 0.1, ("preact", 56): 0.4}
+    assert _one(_verdicts(_grid(test=off, archs=archs)), "P'", "depth 56")["verdict"] == AGAINST
+
+
+def _bottleneck_runs(test_err: dict, seeds=6) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        [
+            {
+                "dataset": "digits",
+                "variant": variant,
+                "width": width,
+                "seed": seed,
+                "status": "completed",
+                "test_err": err + 0.005 * rng.random(),
+                "n_test": 360,
+                "num_classes": 10,
+            }
+            for (variant, width), err in test_err.items()
+            for seed in range(seeds)
+        ]
+    )
+
+
+def test_bottleneck_claims_both_ways():
+    grows = {("linear", 4): 0.05, ("relu", 4): 0.5, ("linear", 16): 0.05, ("relu", 16): 0.1}
+    grows.update({("expansion", 4): 0.3, ("expansion", 16): 0.06})
+    claims = _verdicts(_grid(), bottleneck_runs=_bottleneck_runs(grows))
+    assert _one(claims, "B1", "bottleneck 4")["verdict"] == AGREES
+    assert _one(claims, "B2", "bottleneck 4 vs 16")["verdict"] == AGREES
+    assert _one(claims, "B3", "bottleneck 4")["verdict"] == AGREES
+    shrinks = {("linear", 4): 0.5, ("relu", 4): 0.05, ("linear", 16): 0.05, ("relu", 16): 0.05}
+    shrinks.update({("expansion", 4): 0.05, ("expansion", 16): 0.05})
+    claims = _verdicts(_grid(), bottleneck_runs=_bottleneck_runs(shrinks))
+    assert _one(claims, "B1", "bottleneck 4")["verdict"] == AGAINST
+    assert _one(claims, "B2", "bottleneck 4 vs 16")["verdict"] == AGAINST
+    assert _one(claims, "B3", "bottleneck 4")["verdict"] == AGAINST
+    # equal errors: negligible, once enough seeds beat the counting noise of 360 test images
+    same = _bottleneck_runs({("linear", 16): 0.05, ("relu", 16): 0.05}, seeds=40)
+    claims = _verdicts(_grid(), bottleneck_runs=same)
+    assert _one(claims, "B1", "bottleneck 16")["verdict"] == NEGLIGIBLE
+
+
+def _sweep(dead_narrow, dead_wide, slope_narrow, slope_wide):
+    rng = np.random.default_rng(2)
+    rows = []
+    for width, dead, slope in ((2, dead_narrow, slope_narrow), (32, dead_wide, slope_wide)):
+        for init in range(20):
+            base = {"dataset": "digits", "arch": "plain", "depth": 56, "width": width, "init": init}
+            value = dead + 0.001 * rng.standard_normal()
+            rows.append({**base, "statistic": "dead_fraction_branch", "value": value})
+            value = slope + 0.01 * rng.standard_normal()
+            rows.append({**base, "statistic": "signal_slope", "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_width_claims_all_ways():
+    for sweep, expected in (
+        (_sweep(0.5, 0.05, 2.0, 0.2), SUPPORTED),
+        (_sweep(0.05, 0.5, 0.2, 2.0), CONTRADICTED),
+        (_sweep(0.0, 0.0, 0.2, 0.2), NEGLIGIBLE),
+    ):
+        claims = _verdicts(_grid(), width_sweep=sweep)
+        assert _one(claims, "W1", "plain-56")["verdict"] == expected
+        assert _one(claims, "W2", "plain-56")["verdict"] == expected
+
+
+# -- collapse claims and checks -------------------------------------------------------------------
+def _blocks(recoverable_by_n):
+    return pd.DataFrame(
+        [
+            {
+                "manifold": "spiral",
+                "embed_dim": n,
+                "block": block,
+                "n_matrices": 200,
+                "recoverable": r,
+                "recoverable_lo": max(r - 0.01, 0),
+                "recoverable_hi": min(r + 0.01, 1),
+            }
+            for block in ("preact_block", "original_block")
+            for n, r in recoverable_by_n.items()
+        ]
+    )
+
+
+def _collapse(claim_id, survival, blocks=None, setting=None):
+    rows = collapse_rows(survival, blocks, RULES)
+    return {r.verdict for r in rows if r.claim_id == claim_id and setting in (None, r.setting)}
+
+
+def test_claim_1_and_3a_are_checks_that_can_fail():
+    assert _collapse("1", _survival(0.25, 1.0)) == {SANITY_PASSED}
+    assert _collapse("1", _survival(0.99, 1.0)) == {SANITY_FAILED}  # nothing lost at small n
+    assert _collapse("1", _survival(0.25, 0.5)) == {SANITY_FAILED}  # lost at large n
+    assert _collapse("3a", _survival(), _blocks({2: 1.0, 16: 1.0})) == {SANITY_PASSED}
+    assert _collapse("3a", _survival(), _blocks({2: 0.5, 16: 1.0})) == {SANITY_FAILED}
+
+
+def test_3b_is_judged_apart_on_the_trunk_widths_of_the_nets():
+    blocks = _blocks({2: 0.27, 8: 0.9, 16: 0.999, 32: 1.0})
+    assert _collapse("3b", _survival(), blocks, "spiral, n < 16") == {CONTRADICTED}
+    assert _collapse("3b", _survival(), blocks, "spiral, n >= 16") == {SUPPORTED}
+    assert _collapse("3b", _survival(), _blocks({2: 0.9, 16: 0.93})) == {INCONCLUSIVE}
+
+
+def test_theorems_are_sanity_checks_that_can_fail():
+    assert _collapse("1b", _survival()) == {SANITY_PASSED}
+    assert _collapse("1b", _survival(theory_gap=0.2)) == {SANITY_FAILED}
+    assert _collapse("2", _survival()) == {SANITY_PASSED}
+    assert _collapse("2", _survival(linear_lost=0.2)) == {SANITY_FAILED}
+    assert _collapse("3", _survival(linear_lost=0.2)) == {SANITY_FAILED}
+
+
+# -- the whole vocabulary -------------------------------------------------------------------------
+def test_every_comparison_claim_reaches_for_against_and_negligible_somewhere():
+    """No rule is unfalsifiable: over the scenarios each comparison reaches both decisive
+    verdicts, and negligible where it has a margin."""
+    reached = {c.id: set() for c in CLAIMS if c.family != CHECK}
+    scenarios = [
+        _grid(train={("plain", 56): 0.88}),
+        _grid(train={("plain", 8): 0.5, ("residual", 56): 0.5}),
+        _grid(),
+        _grid(test={("residual", 8): 0.4, ("residual", 56): 0.1}),
+        _grid(test={("residual", 8): 0.1, ("residual", 56): 0.4}),
+        _grid(speed={("plain", 20): 3.0, ("residual", 20): 0.5}),
+        _grid(speed={("plain", 20): 0.5, ("residual", 20): 3.0}),
+        _grid(stats=_all("signal_slope", "plain", 0.0)),
+        _grid(
+            stats={
+                **_all("dead_fraction_branch", "plain", 0.0),
+                **_all("dead_fraction_branch", "residual", 0.0),
+            }
+        ),
+    ]
+    for low, high in ((0.2, 0.8), (0.8, 0.2)):
+        stats = {}
+        for statistic in STATISTICS:
+            stats.update(_all(statistic, "residual", low))
+            stats.update(_all(statistic, "plain", high))
+        stats.update(_all("signal_slope", "plain", 3 * (high - 0.5)))
+        stats.update(_all("signal_slope", "residual", 0.0 if low < 0.5 else 3.0))
+        stats.update(_all("lesion_error_same_shape", "residual", 0.05 if low < 0.5 else 0.85))
+        stats.update(_all("lesion_error_same_shape", "plain", 0.85 if low < 0.5 else 0.05))
+        for arch, statistic in (("residual", "response_median"), ("plain", "autocorrelation_lag1")):
+            for e in (0, 10):
+                stats[(statistic, arch, 8, e)] = high
+                stats[(statistic, arch, 56, e)] = low
+        scenarios.append(_grid(stats=stats))
+    for grid in scenarios:
+        for row in _verdicts(grid).itertuples():
+            if row.claim_id in reached:
+                reached[row.claim_id].add(row.verdict)
+    for claim_id, verdicts in reached.items():
+        claim = CLAIM_BY_ID[claim_id]
+        if claim_id in {"3b", "4b'", "P", "P'"} or claim_id[0] in "BWT":
+            continue  # reached in their own tests above
+        words = {ESSAY: {SUPPORTED, CONTRADICTED}, REPLICATION: {AGREES, AGAINST}}[claim.family]
+        assert words <= verdicts, (claim_id, verdicts)
+        if claim.margin > 0 and claim.predicted != "no worse":
+            assert NEGLIGIBLE in verdicts, (claim_id, verdicts)
+
+
+def test_the_claims_table_lists_families_margins_and_the_essay():
+    definitions = claims_definitions(RULES)
+    assert list(definitions["id"]) == [c.id for c in CLAIMS]
+    assert set(definitions["family"]) == {ESSAY, REPLICATION, CHECK}
+    essay = definitions[definitions["family"] == ESSAY]
+    assert essay["essay"].str.contains("「").all()  # each quotes the essay in Chinese
+    assert (definitions.loc[definitions["family"] != CHECK, "margin_reason"] != "").all()
+    row = definitions[definitions["id"] == "4b"].iloc[0]
+    assert row["predicted"] == "< 0.01 (no worse)"
+    assert definitions[definitions["id"] == "V"].iloc[0]["predicted"] == "> 0, beyond 0.3"
+    claims = _verdicts(_grid())
+    assert list(claims.columns) == COLUMNS
+    assert set(claims["verdict"]) <= set(VERDICTS)
+    families = list(dict.fromkeys(claims["family"]))
+    assert families == [ESSAY, REPLICATION, CHECK]  # the report leads with the essay's
+
+
+def test_inconclusive_rows_say_what_would_decide_them():
+    noisy = _verdicts(_grid(train={("plain", 56): 0.05}, noise=0.1, seeds=3))
+    row = _one(noisy, "4a", "depth 56 vs 8")
+    assert row["verdict"] == INCONCLUSIVE
+    assert row["detectable"] > 0 and row["seeds_needed"] > 3
+    decided = _one(_verdicts(_grid(train={("plain", 56): 0.5})), "4a", "depth 56 vs 8")
+    assert math.isnan(decided["detectable"]) and math.isnan(decided["seeds_needed"])
+
+
+# -- replication ----------------------------------------------------------------------------------
+def test_the_halves_are_judged_apart_and_their_agreement_counted():
+    # seeds 0-3 and 4-7: the plain net fails to train in the first half only
+    train = {("plain", 56): tuple([0.88] * 4 + [0.005] * 4)}
+    claims = _verdicts(_grid(train=train, seeds=8), _with(halves=True))
+    row = _one(claims, "4a", "depth 56 vs 8")
+    assert row["verdict_half_a"] == AGREES and row["verdict_half_b"] == NEGLIGIBLE
+    assert row["halves_agree"] == "no"
+    same = _one(claims, "S", "depth 20")
+    assert same["verdict_half_a"] == same["verdict_half_b"] == NEGLIGIBLE
+    assert same["halves_agree"] == "yes"
+    agree, judged = agreement_counts(claims)
+    assert 0 < agree < judged
+    assert (claims.loc[claims["family"] == CHECK, "halves_agree"] == "").all()
+    off = _verdicts(_grid(seeds=8))
+    assert (off["verdict_half_a"] == "").all()
+
+
+def test_two_claims_tables_compared_row_by_row(tmp_path, capsys):
+    first = _verdicts(_grid(train={("plain", 56): 0.88}))
+    second = _verdicts(_grid())
+    differ = differences(first, second)
+    assert ("4a", "depth 56 vs 8") in set(zip(differ["claim_id"], differ["setting"], strict=True))
+    assert (differ["verdict_a"] != differ["verdict_b"]).all()
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.to_csv(a, index=False)
+    second.to_csv(b, index=False)
+    assert compare_main([str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "4a | depth 56 vs 8, failures: A " in out and "B (no such row)" in out
+    assert compare_main([str(a), str(a)]) == 0
+    assert "same verdict" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    with pytest.raises(SystemExit):
+        compare_main([str(a), str(bad)])
+    assert "lacks the columns" in capsys.readouterr().err
+
+
+def test_aggregate_tables_from_synthetic_runs():
+    summaries, metrics = [], []
+    for arch in ("plain", "residual"):
+        for seed in range(3):
+            summaries.append(
+                {
+                    "dataset": "d",
+                    "arch": arch,
+                    "depth": 8,
+                    "seed": seed,
+                    "params": 100,
+                    "spec": {"norm": "batch"},
+                    "status": "completed",
+                    "epochs_completed": 2,
+                    "final_train_err": 0.1 * seed,
+                    "final_test_err": 0.0,
+                    "final_train_loss": 1.0,
+                    "final_test_loss": 1.0,
+                    "train_seconds": 1.0,
+                    "n_train": 100,
+                    "n_test": 50,
+                    "num_classes": 10,
+                    "device": "cpu",
+                }
+            )
+            metrics.append(
+                pd.DataFrame(
+                    {
+                        "dataset": "d",
+                        "arch": arch,
+                        "depth": 8,
+                        "seed": seed,
+                        "epoch": [1, 2],
+                        "train_err": [0.5, 0.1 * seed],
+                        "test_err": 0.0,
+                        "train_loss": 1.0,
+                        "test_loss": 1.0,
+                    }
+                )
+            )
+    runs = agg.run_table(summaries, metrics)
+    assert runs["train_err_auc"].iloc[0] == pytest.approx(0.25)
+    assert (runs["norm"] == "batch").all()
+    final = agg.final_table(runs)
+    assert len(final) == 2
+    row = final.iloc[0]
+    assert row["train_err_mean"] == pytest.approx(0.1)
+    assert 0 <= row["train_err_lo"] < 0.1 < row["train_err_hi"] <= 1  # inside [0, 1]
+    assert row["test_err_lo"] == 0 < row["test_err_hi"] < 0.05  # 0 of 150: counting alone
+    curves = agg.curve_table(pd.concat(metrics), runs)
+    assert set(curves["metric"]) == set(agg.FINAL_METRICS)
+    assert (curves["n"] == 3).all()
+    errors = curves[curves["metric"].isin(["train_err", "test_err"])]
+    assert (errors["lo"].dropna() >= 0).all() and (errors["hi"].dropna() <= 1).all()

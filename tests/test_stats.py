@@ -1,0 +1,154 @@
+"""The statistics the verdicts rest on: intervals, paired estimates, exact tests, Holm, power."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
+
+from resnet_essence.stats import (
+    bounded_mean_ci,
+    detectable,
+    holm,
+    mcnemar_exact,
+    mean_ci,
+    one_sample,
+    paired,
+    paired_power,
+    pooled_rate_ci,
+    seeds_needed,
+)
+
+
+def test_mean_ci_against_the_t_formula():
+    values = [1.0, 2.0, 3.0, 4.0]
+    mean, lo, hi, n = mean_ci(values)
+    half = sps.t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
+    assert (mean, n) == (2.5, 4)
+    assert lo == pytest.approx(2.5 - half) and hi == pytest.approx(2.5 + half)
+
+
+def test_mean_ci_drops_non_finite_values_and_handles_one_value():
+    mean, lo, hi, n = mean_ci([1.0, float("nan"), float("inf")])
+    assert mean == 1.0 and n == 1 and math.isnan(lo) and math.isnan(hi)
+    assert mean_ci([])[3] == 0
+
+
+def test_bounded_intervals_stay_inside_the_range_and_hold_the_mean():
+    mean, lo, hi, _ = bounded_mean_ci([-0.9, -0.95, -0.5], -1, 1)
+    assert -1 <= lo <= mean <= hi <= 1
+    mean, lo, hi, _ = bounded_mean_ci([0.99, 1.0, 0.97])
+    assert 0 <= lo <= mean <= hi <= 1
+
+
+@pytest.mark.parametrize(
+    "rates,n_trials",
+    [
+        ([0.0, 0.0, 0.0], 360),  # no spread at all: the interval of counting 0 of 1080
+        ([1.0, 1.0], 50),
+        ([0.0, 0.003, 0.01], 360),
+        ([0.81, 0.85, 0.69], 1437),  # seeds that disagree: wider than the pooled binomial
+        ([0.2, 0.9], 50),
+    ],
+)
+def test_group_intervals_of_error_rates_stay_in_zero_one_and_hold_the_mean(rates, n_trials):
+    mean, lo, hi, n = pooled_rate_ci(rates, n_trials)
+    assert 0.0 <= lo <= mean <= hi <= 1.0 and n == len(rates)
+    assert hi > lo  # a zero-variance arm still has the uncertainty of counting
+    pooled = sps.binomtest(round(mean * n * n_trials), n * n_trials).proportion_ci()
+    assert hi - lo >= (pooled.high - pooled.low) - 1e-9  # never narrower than pure counting
+
+
+def test_group_interval_of_identical_zero_rates_is_clopper_pearson_of_the_pooled_images():
+    mean, lo, hi, _ = pooled_rate_ci([0.0, 0.0, 0.0], 100)
+    assert (mean, lo) == (0.0, 0.0)
+    assert hi == pytest.approx(1 - 0.025 ** (1 / 300))  # the exact upper bound for 0 of 300
+
+
+def test_disagreeing_seeds_widen_the_group_interval():
+    tight = pooled_rate_ci([0.5, 0.5, 0.5], 1000)
+    spread = pooled_rate_ci([0.3, 0.5, 0.7], 1000)
+    assert (spread[2] - spread[1]) > 3 * (tight[2] - tight[1])
+
+
+def test_paired_differences_match_the_paired_t_test():
+    a = pd.Series([1.0, 2.5, 3.1, 4.2], index=[0, 1, 2, 3])
+    b = pd.Series([0.5, 2.0, 2.9, 3.5, 9.9], index=[0, 1, 2, 3, 4])  # seed 4 has no partner
+    estimate, seeds = paired(a, b)
+    assert list(seeds) == [0, 1, 2, 3] and estimate.n == 4
+    diffs = (a - b.loc[[0, 1, 2, 3]]).to_numpy()
+    assert estimate.effect == pytest.approx(diffs.mean())
+    test = sps.ttest_rel(a.to_numpy(), b.loc[[0, 1, 2, 3]].to_numpy())
+    t = estimate.t(0.0)
+    assert 2 * sps.t.sf(abs(t), estimate.df) == pytest.approx(test.pvalue)
+    low, high = sps.t.interval(0.95, 3, loc=diffs.mean(), scale=sps.sem(diffs))
+    assert (estimate.lo, estimate.hi) == pytest.approx((low, high))
+
+
+def test_pairing_removes_what_the_seed_does_to_both_arms():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 0.05, 8)  # what the seed does to both nets
+    a = pd.Series(0.10 + shared + rng.normal(0, 0.002, 8))
+    b = pd.Series(0.12 + shared + rng.normal(0, 0.002, 8))
+    estimate, _ = paired(a, b)
+    assert estimate.hi < 0  # the paired interval excludes 0
+    assert sps.ttest_ind(a, b, equal_var=False).pvalue > 0.05  # independent samples cannot tell
+
+
+def test_rate_differences_keep_the_binomial_floor_and_stay_in_minus_one_one():
+    same = pd.Series([0.0, 0.0, 0.0])
+    estimate, _ = paired(same, same + 0.3, n_trials=360)
+    assert estimate.decidable and estimate.sd > 0  # identical differences still count
+    assert estimate.effect == pytest.approx(-0.3)
+    wide, _ = paired(pd.Series([0.9, 0.9, 0.05]), pd.Series([0.02, 0.03, 0.9]), n_trials=360)
+    assert -1 <= wide.lo <= wide.hi <= 1
+
+
+def test_no_decision_from_zero_spread_or_one_value():
+    assert not one_sample([1.0, 1.0, 1.0]).decidable
+    assert not one_sample([1.0]).decidable
+    assert one_sample([1.0, 1.0, 1.0], variance_floor=0.01).decidable
+
+
+def test_mcnemar_exact_counts_only_discordant_seeds():
+    failed_plain = [True] * 10
+    failed_residual = [False] * 10
+    p, only_a, only_b = mcnemar_exact(failed_plain, failed_residual)
+    assert (only_a, only_b) == (10, 0) and p == pytest.approx(2 * 0.5**10)
+    p, only_a, only_b = mcnemar_exact([True, True, False], [True, True, False])
+    assert (p, only_a, only_b) == (1.0, 0, 0)
+
+
+def test_holm_against_the_step_down_definition():
+    p = [0.01, 0.04, 0.03, float("nan"), 0.005]
+    adjusted = holm(p)
+    assert adjusted[4] == pytest.approx(4 * 0.005)
+    assert adjusted[0] == pytest.approx(3 * 0.01)
+    assert adjusted[2] == pytest.approx(max(0.03, 2 * 0.03))
+    assert adjusted[1] == pytest.approx(max(0.06, 0.04))
+    assert math.isnan(adjusted[3])
+    many = np.random.default_rng(0).uniform(0, 0.2, 40)
+    np.testing.assert_allclose(holm(many), multipletests(many, method="holm")[1])
+
+
+@pytest.mark.parametrize("effect,n,alpha", [(0.5, 20, 0.05), (1.0, 8, 0.01), (0.3, 50, 0.005)])
+def test_power_agrees_with_statsmodels_where_it_answers(effect, n, alpha):
+    assert paired_power(effect, n, alpha) == pytest.approx(
+        TTestPower().power(effect, n, alpha), abs=1e-6
+    )
+    assert detectable(n, alpha, 0.8) == pytest.approx(
+        TTestPower().solve_power(nobs=n, alpha=alpha, power=0.8), rel=1e-4
+    )
+
+
+def test_seeds_needed_for_large_effects_and_few_seeds():
+    # where statsmodels' TTestPower returns NaN (few seeds, a large effect), ours still answers
+    assert seeds_needed(6.4, 0.003, 0.8) == 4
+    assert paired_power(6.4, 4, 0.003) >= 0.8 > paired_power(6.4, 3, 0.003)
+    needed = seeds_needed(0.5, 0.01, 0.8)
+    assert paired_power(0.5, needed, 0.01) >= 0.8 > paired_power(0.5, needed - 1, 0.01)
+    assert seeds_needed(0.0, 0.05, 0.8) == math.inf
+    assert math.isnan(detectable(1, 0.05, 0.8))
