@@ -18,6 +18,7 @@ import yaml
 
 from resnet_essence import report as rp
 from resnet_essence.files import atomic_path, write_text
+from resnet_essence.provenance import busy_time
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 
 log = logging.getLogger("publish")
@@ -42,21 +43,19 @@ def git_commit(directory: Path, published: Path) -> str:
 
 
 def wall_time(benchmarks: list[str]) -> tuple[float, float]:
-    """(seconds from the first job's start to the last computing job's end, summed job seconds).
+    """(seconds during which a computing job ran, summed job seconds).
 
     A job's end is its benchmark file's time of writing, its start that minus the benchmarked
     seconds. ``benchmarks`` are those of the jobs that compute (report.smk's COMPUTE_BENCHMARKS):
-    the figure, panels and report take seconds and may be drawn again later. Valid for a run
-    done in one go; a resumed run counts the pause as well.
+    the figure, panels and report take seconds and may be drawn again later. Pauses between jobs
+    (a run resumed later, a table aggregated again) do not count (provenance.busy_time).
     """
     spans = []
     for path in benchmarks:
         seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
         end = Path(path).stat().st_mtime
-        spans.append((end - seconds, end, seconds))
-    start = min(s for s, _, _ in spans)
-    end = max(e for _, e, _ in spans)
-    return end - start, sum(s for _, _, s in spans)
+        spans.append((end - seconds, end))
+    return busy_time(spans), sum(end - start for start, end in spans)
 
 
 def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None:
@@ -72,8 +71,10 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
     write_text(
         outputs["report"], report.replace(f"]({figure_link})", f"]({Path(outputs['figure']).name})")
     )
-    claims = pd.read_csv(inputs["claims"], dtype={"claim_id": str}).fillna({"reason": ""})
-    write_text(outputs["claims_md"], rp.markdown_table(rp.verdict_table(claims)) + "\n")
+    claims = pd.read_csv(inputs["claims"], dtype={"claim_id": str})
+    text = ["reason", "verdict_half_a", "verdict_half_b", "halves_agree"]
+    claims = claims.fillna({column: "" for column in text})
+    write_text(outputs["claims_md"], rp.claims_markdown(claims))
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))
     span, busy = wall_time(inputs["benchmarks"])
     write_text(
@@ -83,9 +84,9 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
             f"- commit: `{commit}`\n"
             f"- published: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
             "- config: `config.yaml` beside this file (the full, validated configuration)\n"
-            f"- wall time: {span / 60:.1f} min from the first job's start to the end of the last "
-            f"job that computes ({busy / 60:.1f} min of jobs in all; the figure and the report, "
-            "drawn from the tables in seconds, not counted), from Snakemake's benchmark files, "
+            f"- wall time: {span / 60:.1f} min during which a computing job ran "
+            f"({busy / 60:.1f} min of jobs in all; the figure and the report, drawn from the "
+            "tables in seconds, not counted), from Snakemake's benchmark files, "
             f"on {platform.machine()} with {os.cpu_count()} CPUs\n"
             "- command: `snakemake --cores N` with this config, then "
             f"`snakemake --cores N --forcerun publish docs/{name}/PROVENANCE.md`\n"

@@ -248,7 +248,7 @@ def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
     provenance = (example / "PROVENANCE.md").read_text()
     assert re.search(r"commit: `[0-9a-f]{40}", provenance), provenance
     assert "depths" in (example / "config.yaml").read_text()
-    assert (example / "claims.md").read_text().startswith("| # | setting |")
+    assert (example / "claims.md").read_text().startswith("## The essay's claims")
     assert re.search(r"wall time: \d+\.\d min", provenance), provenance
     pd.testing.assert_frame_equal(
         pd.read_csv(example / "claims.csv"), pd.read_csv(smoke_run / "results/tables/claims.csv")

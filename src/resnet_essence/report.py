@@ -295,6 +295,30 @@ def _setup(cfg: dict, setup: dict) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+def claims_markdown(claims: pd.DataFrame) -> str:
+    """The claims table as Markdown for a published run (docs/example*/claims.md): one section
+    per family, the essay's first, and the agreement of the halves where they were judged."""
+    parts = []
+    for family, title in (
+        (ESSAY, "The essay's claims"),
+        (REPLICATION, "Replications"),
+        (CHECK, "Checks"),
+    ):
+        rows = claims[claims["family"] == family]
+        if rows.empty:
+            continue
+        decisive = int(rows["verdict"].isin(DECISIVE).sum())
+        parts += [f"## {title}", f"{len(rows)} rows, {decisive} decisive."]
+        if rows["verdict_half_a"].fillna("").ne("").any():
+            agree, judged = agreement_counts(claims, family)
+            parts.append(
+                f"The two halves of the seeds agree on {agree} of the {judged} rows decisive in "
+                "either."
+            )
+        parts.append(markdown_table(verdict_table(rows)))
+    return "\n\n".join(parts) + "\n"
+
+
 def _family_section(
     claims: pd.DataFrame, definitions: pd.DataFrame, family: str, title: str, rules: dict
 ) -> list[str]:
