@@ -8,14 +8,12 @@ Run it through Snakemake, e.g.
 
 import logging
 
-import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
 from resnet_essence.files import read_json, verify, write_csv
-from resnet_essence.gradstats import measure_snapshots
-from resnet_essence.models import build_model, spec_from_dict
-from resnet_essence.probes import probe_snapshots
+from resnet_essence.measure import finite_snapshots, measure_run
+from resnet_essence.models import spec_from_dict
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import normalised_test_batch
 
@@ -39,49 +37,26 @@ def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outpu
     # weights_only: tensors and plain containers only, a tampered file cannot run code
     saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
     spec = spec_from_dict(saved["spec"])
-    model = build_model(spec)
-    batch = cfg["batch_size"]
-    x, y = test_x[:batch], test_y[:batch]
     snapshots = saved["snapshots"]
     if summary["status"] != "completed":
         # a diverged run's final weights are not finite; only the snapshots before it count
-        snapshots = {
-            e: s
-            for e, s in snapshots.items()
-            if all(torch.isfinite(t).all() for t in s.values() if t.is_floating_point())
-        }
+        snapshots = finite_snapshots(snapshots)
         log.warning(
             "run %s: measuring only the finite snapshots %s", summary["status"], sorted(snapshots)
         )
-    layers, shatter = measure_snapshots(
-        model, snapshots, x, y, cfg["path_points"], list(cfg["lags"]), cfg["paths"]
-    )
-    probes = pd.DataFrame(
-        probe_snapshots(
-            model,
-            snapshots,
-            x,
-            test_x,
-            test_y,
-            probes_cfg["max_deleted"],
-            probes_cfg["draws"],
-            summary["seed"],
-        )
-    )
+    tables = measure_run(spec, snapshots, summary["seed"], test_x, test_y, cfg, probes_cfg)
     ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
-    for frame in (layers, shatter, probes):
+    for frame, name in zip(tables, ("layers", "shattering", "probes"), strict=True):
         for position, (key, value) in enumerate(ids.items()):
             frame.insert(position, key, value)
-    write_csv(outputs["layers"], layers)
-    write_csv(outputs["shattering"], shatter)
-    write_csv(outputs["probes"], probes)
+        write_csv(outputs[name], frame)
     log.info(
         "%s-%d seed %d: %d layer rows at epochs %s",
         spec.arch,
         spec.depth,
         summary["seed"],
-        len(layers),
-        sorted(snapshots),
+        len(tables[0]),
+        sorted(set(tables[0]["epoch"])),
     )
 
 

@@ -10,19 +10,30 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import write_csv
-from resnet_essence.probes import width_sweep
+from resnet_essence.files import read_json, verify, write_csv
+from resnet_essence.models import spec_from_dict
+from resnet_essence.probes import trained_width_rows, width_sweep
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import normalised_test_batch
 
 log = logging.getLogger("width_sweep")
 
 
-def sweep(data_path, info_path, params, threads, out) -> None:
+def sweep(data_path, info_path, params, threads, out, trained=((), ())) -> None:
+    """The sweep at initialisation, then the trained nets' final weights (``trained``: their
+    snapshot files and summaries)."""
     torch.set_num_threads(threads)
     data = read_dataset(data_path, info_path)
     x, y = normalised_test_batch(data, params["batch_size"])
     rows = []
+    for snapshots_path, summary_path in zip(*trained, strict=True):
+        summary = read_json(summary_path)
+        verify(snapshots_path, summary.get("files", {}).get("snapshots"), "train_width")
+        saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
+        final = saved["snapshots"][max(saved["snapshots"])]
+        rows += trained_width_rows(spec_from_dict(saved["spec"]), final, summary, x, y)
+    if trained[0]:
+        log.info("%d trained nets of the width sweep measured", len(trained[0]))
     for arch in params["archs"]:
         rows += width_sweep(
             arch,
@@ -47,6 +58,7 @@ if "snakemake" in globals():
             dict(snakemake.params.items()),
             snakemake.threads,
             snakemake.output.sweep,
+            (snakemake.input.snapshots, snakemake.input.summaries),
         ),
         "width_sweep",
     )

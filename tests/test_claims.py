@@ -485,12 +485,15 @@ def test_bottleneck_claims_both_ways():
     assert _one(claims, "B1", "bottleneck 16")["verdict"] == NEGLIGIBLE
 
 
-def _sweep(dead_narrow, dead_wide, slope_narrow, slope_wide):
+def _sweep(dead_narrow, dead_wide, slope_narrow, slope_wide, epoch=0, train_err=None):
     rng = np.random.default_rng(2)
     rows = []
     for width, dead, slope in ((2, dead_narrow, slope_narrow), (32, dead_wide, slope_wide)):
         for init in range(20):
             base = {"dataset": "digits", "arch": "plain", "depth": 56, "width": width, "init": init}
+            base["epoch"] = epoch
+            if train_err is not None:
+                rows.append({**base, "statistic": "train_err", "value": train_err(width, init)})
             value = dead + 0.001 * rng.standard_normal()
             rows.append({**base, "statistic": "dead_fraction_branch", "value": value})
             value = slope + 0.01 * rng.standard_normal()
@@ -505,8 +508,20 @@ def test_width_claims_all_ways():
         (_sweep(0.0, 0.0, 0.2, 0.2), NEGLIGIBLE),
     ):
         claims = _verdicts(_grid(), width_sweep=sweep)
-        assert _one(claims, "W1", "plain-56")["verdict"] == expected
-        assert _one(claims, "W2", "plain-56")["verdict"] == expected
+        assert _one(claims, "W1", "plain-56, initialisation")["verdict"] == expected
+        assert _one(claims, "W2", "plain-56, initialisation")["verdict"] == expected
+
+
+def test_width_claims_on_trained_nets_use_the_inits_where_both_widths_converged():
+    # the narrow nets converge on inits 0-9 only: the comparison rests on those ten
+    trained = _sweep(0.5, 0.05, 2.0, 0.2, 10, lambda width, init: 0.01 if init < 10 else 0.2)
+    claims = _verdicts(_grid(), width_sweep=pd.concat([_sweep(0.5, 0.05, 2.0, 0.2), trained]))
+    row = _one(claims, "W1", "plain-56, epoch 10")
+    assert row["verdict"] == SUPPORTED and row["n"] == 10
+    failing = _sweep(0.5, 0.05, 2.0, 0.2, 10, lambda width, init: 0.5 if width == 2 else 0.01)
+    row = _one(_verdicts(_grid(), width_sweep=failing), "W2", "plain-56, epoch 10")
+    assert row["verdict"] == NOT_TESTABLE
+    assert "0 init(s) converged at both width 2 (0 of 20) and width 32 (20 of 20)" in row["reason"]
 
 
 # -- collapse claims and checks -------------------------------------------------------------------

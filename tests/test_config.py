@@ -101,3 +101,12 @@ def test_config_problems_are_short_and_name_the_key():
     with pytest.raises(ValueError, match="5 problem"):
         validate(cfg, SCHEMA)
     validate(_config(), SCHEMA)
+
+
+def test_a_branch_zero_init_with_batchnorm_names_the_key():
+    cfg = _config()
+    cfg["model"]["init"] = "fixup"
+    with pytest.raises(ValueError, match=r"'model.init': fixup .* set model.norm: none"):
+        check(cfg)
+    cfg["model"]["norm"] = "none"
+    check(cfg)

@@ -10,6 +10,7 @@ from resnet_essence.models import (
     blocks_per_stage,
     build_model,
     count_parameters,
+    fixup_scale,
     spec_from_dict,
     weight_layers,
 )
@@ -165,3 +166,66 @@ def test_bottleneck_nets_classify_and_keep_their_spec():
     assert spec_from_dict(asdict(NetSpec("preact", 8))) == NetSpec("preact", 8)
     with pytest.raises(ValueError, match="variant='wide'"):
         BottleneckSpec("wide", 4)
+
+
+def _blocks_are_identity(model, x) -> bool:
+    """Whether every block of the net maps its input to its shortcut's output (for the original
+    block, a ReLU of it: the identity on the non-negative trunk)."""
+    h = model.stem(x)
+    for block in model.blocks():
+        out = block(h)
+        expected = block.shortcut(h)
+        if not torch.allclose(out, expected, atol=1e-6):
+            return False
+        h = out
+    return True
+
+
+@pytest.mark.parametrize("arch", ["residual", "preact"])
+@pytest.mark.parametrize("init", ["fixup", "skipinit"])
+def test_branch_zero_inits_make_every_residual_stage_the_identity(arch, init):
+    torch.manual_seed(0)
+    model = build_model(NetSpec(arch, 20, in_channels=1, width=4, norm="none", init=init))
+    x = torch.randn(8, 1, 8, 8)
+    assert _blocks_are_identity(model, x)
+    if init == "fixup":
+        assert torch.count_nonzero(model(x)) == 0  # the classifier starts at zero too
+    he = build_model(NetSpec(arch, 20, in_channels=1, width=4, norm="none"))
+    assert not _blocks_are_identity(he, x)
+
+
+def test_fixup_scales_the_first_branch_layer_by_the_papers_factor():
+    depth, blocks = 20, 9  # L = 9 branches of m = 2 layers: L^(-1/(2m-2)) = 9^(-1/2)
+    assert fixup_scale(blocks) == pytest.approx(1 / 3)
+    assert fixup_scale(16, layers=3) == pytest.approx(0.5)  # m = 3: L^(-1/4)
+    torch.manual_seed(5)
+    fixup = build_model(
+        NetSpec("residual", depth, in_channels=1, width=4, norm="none", init="fixup")
+    )
+    torch.manual_seed(5)
+    he = build_model(NetSpec("residual", depth, in_channels=1, width=4, norm="none"))
+    for a, b in zip(fixup.blocks(), he.blocks(), strict=True):
+        assert torch.allclose(a.conv1.weight, b.conv1.weight / 3)
+        assert torch.count_nonzero(a.conv2.weight) == 0
+        assert a.branch_scale.scale.item() == 1.0 and a.branch_scale.scale.requires_grad
+    assert torch.equal(fixup.conv1.weight, he.conv1.weight)  # the stem keeps He's draw
+
+
+def test_skipinit_gains_start_at_zero_and_learn():
+    model = build_model(
+        NetSpec("residual", 8, in_channels=1, width=4, norm="none", init="skipinit")
+    )
+    gains = [block.branch_scale.scale for block in model.blocks()]
+    assert all(g.item() == 0.0 and g.requires_grad for g in gains)
+    loss = model(torch.randn(4, 1, 8, 8)).square().sum()
+    loss.backward()
+    assert any(g.grad.abs().item() > 0 for g in gains)  # the gradient reaches the gains
+
+
+def test_plain_nets_and_he_nets_have_no_branch_parameters():
+    for spec in (
+        NetSpec("plain", 8, in_channels=1, width=4, norm="none", init="fixup"),
+        NetSpec("residual", 8, in_channels=1, width=4, norm="none"),
+    ):
+        names = build_model(spec).state_dict().keys()
+        assert not any("branch_scale" in name for name in names)

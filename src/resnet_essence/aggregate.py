@@ -68,6 +68,7 @@ def run_table(
                 **{k: summary[k] for k in keys},
                 "params": summary["params"],
                 "norm": summary["spec"].get("norm", "batch"),
+                "init": summary["spec"].get("init", "he"),
                 # filters in the first stage (a bottleneck net's width is its id instead)
                 "base_width": summary["spec"].get("width") if "width" not in keys else None,
                 "status": summary["status"],
@@ -81,7 +82,7 @@ def run_table(
                 "device": summary["device"],
             }
         )
-    columns = [*keys, "params", "norm", "base_width", "status", "epochs_completed"]
+    columns = [*keys, "params", "norm", "init", "base_width", "status", "epochs_completed"]
     columns += FINAL_METRICS
     columns.append("train_err_auc")
     columns += ["n_train", "n_test", "num_classes", "train_seconds", "device"]

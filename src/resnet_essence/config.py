@@ -65,6 +65,12 @@ def check(config: dict) -> None:
         raise ValueError(
             f"config key 'depths': {bad} not of the form 6n+2 (8, 14, 20, 26, 32, 44, 56, 110, ...)"
         )
+    model = config["model"]
+    if model["init"] != "he" and model["norm"] != "none":
+        raise ValueError(
+            f"config key 'model.init': {model['init']} is made for nets without normalisation; "
+            f"set model.norm: none (it is {model['norm']!r}) or model.init: he"
+        )
     train = config["train"]
     late = [e for e in train["snapshot_epochs"] if e > train["epochs"]]
     if late:

@@ -15,6 +15,20 @@ and a linear classifier. Three architectures share that skeleton:
     pooling: the identity path is linear from the stem to the head. It has the same convolutions
     as the others; its BatchNorms differ by one (the final one replaces the stem's).
 
+Initialisation (``init``), for the residual and pre-activation nets; plain nets are always
+He-initialised:
+
+``he``
+    Kaiming normal for every convolution and the classifier (He et al. 2015), as in the paper.
+``fixup`` (Zhang, Dauphin & Ma 2019, for nets without normalisation)
+    He, then the last convolution of every residual branch and the classifier set to zero, the
+    other branch convolution scaled by L^(-1/(2m-2)) = L^(-1/2) (L branches of m = 2 layers), and
+    a scalar multiplier (1 at the start) on every branch. Fixup's scalar biases are left out: the
+    convolutions of a net without normalisation carry a bias per channel already (0 at start).
+    At initialisation every residual stage is the identity map, and the net outputs 0.
+``skipinit`` (De & Smith 2020)
+    He, and a learnable scalar on every branch, 0 at the start: again the identity at first.
+
 Every ReLU and BatchNorm is its own module and each block names its sites, so the statistics
 stage can hook them by role rather than by attribute name (:meth:`relu_sites`, :meth:`bn_sites`):
 ``branch`` is the ReLU between the two convolutions (the same position in all three), ``trunk``
@@ -36,7 +50,7 @@ from .shapes import blocks_per_stage
 ARCHS = ("plain", "residual", "preact")
 SHORTCUTS = ("A", "B")
 NORMS = ("batch", "none")
-INITS = ("he",)
+INITS = ("he", "fixup", "skipinit")
 
 
 @dataclass(frozen=True)
@@ -83,9 +97,33 @@ class ShortcutA(nn.Module):
         return F.pad(x, (0, 0, 0, 0, *self.pad))
 
 
+class BranchScale(nn.Module):
+    """A learnable scalar on a residual branch's output: Fixup's multiplier (1 at the start) or
+    SkipInit's gain (0 at the start)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((1,), float(value)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+def _branch_scale(init: str) -> nn.Module:
+    """What multiplies a residual branch: nothing for He's initialisation."""
+    return {"fixup": BranchScale(1.0), "skipinit": BranchScale(0.0)}.get(init, nn.Identity())
+
+
 class BasicBlock(nn.Module):
     def __init__(
-        self, in_planes: int, planes: int, stride: int, residual: bool, shortcut: str, norm: str
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int,
+        residual: bool,
+        shortcut: str,
+        norm: str,
+        init: str = "he",
     ) -> None:
         super().__init__()
         bias = norm == "none"
@@ -99,11 +137,12 @@ class BasicBlock(nn.Module):
         self.shortcut = (
             _shortcut(in_planes, planes, stride, shortcut, norm) if residual else nn.Identity()
         )
+        self.branch_scale = _branch_scale(init) if residual else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
         if self.residual:
-            out = out + self.shortcut(x)
+            out = self.branch_scale(out) + self.shortcut(x)
         return self.relu2(out)
 
     def relu_sites(self) -> list[tuple[str, str, nn.Module]]:
@@ -130,7 +169,9 @@ class PreActBlock(nn.Module):
     shape changes, option A's subsample-and-pad, or option B's projection).
     """
 
-    def __init__(self, in_planes: int, planes: int, stride: int, shortcut: str, norm: str) -> None:
+    def __init__(
+        self, in_planes: int, planes: int, stride: int, shortcut: str, norm: str, init: str = "he"
+    ) -> None:
         super().__init__()
         bias = norm == "none"
         self.bn1 = _norm(norm, in_planes)
@@ -140,10 +181,11 @@ class PreActBlock(nn.Module):
         self.relu2 = nn.ReLU()
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=bias)
         self.shortcut = _shortcut(in_planes, planes, stride, shortcut, norm)
+        self.branch_scale = _branch_scale(init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv2(self.relu2(self.bn2(self.conv1(self.relu1(self.bn1(x))))))
-        return out + self.shortcut(x)
+        return self.branch_scale(out) + self.shortcut(x)
 
     def relu_sites(self) -> list[tuple[str, str, nn.Module]]:
         return [("relu1", "block_input", self.relu1), ("relu2", "branch", self.relu2)]
@@ -171,11 +213,13 @@ class CifarNet(nn.Module):
             for b in range(n):
                 stride = 2 if index > 0 and b == 0 else 1
                 if preact:
-                    block = PreActBlock(in_planes, planes, stride, spec.shortcut, spec.norm)
+                    block = PreActBlock(
+                        in_planes, planes, stride, spec.shortcut, spec.norm, spec.init
+                    )
                 else:
                     residual = spec.arch == "residual"
                     block = BasicBlock(
-                        in_planes, planes, stride, residual, spec.shortcut, spec.norm
+                        in_planes, planes, stride, residual, spec.shortcut, spec.norm, spec.init
                     )
                 blocks.append(block)
                 in_planes = planes
@@ -188,12 +232,29 @@ class CifarNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        # Kaiming (He et al. 2015) for every conv and the classifier, as in the paper
+        # Kaiming (He et al. 2015) for every conv and the classifier, as in the paper; the same
+        # random draws whatever the init, so seed k of every net still shares its batches
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
+        if self.spec.init == "fixup" and self.spec.arch != "plain":
+            self._fixup()
+
+    @torch.no_grad()
+    def _fixup(self) -> None:
+        """Zhang et al. 2019 (module docstring): each branch's last convolution and the
+        classifier at 0, its first convolution scaled by L^(-1/2)."""
+        blocks = self.blocks()
+        scale = fixup_scale(len(blocks))
+        for block in blocks:
+            block.conv1.weight.mul_(scale)
+            nn.init.zeros_(block.conv2.weight)
+            if block.conv2.bias is not None:
+                nn.init.zeros_(block.conv2.bias)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
 
     def blocks(self) -> list[BasicBlock | PreActBlock]:
         return [block for stage in (self.stage1, self.stage2, self.stage3) for block in stage]
@@ -223,6 +284,11 @@ class CifarNet(nn.Module):
             sites += [(f"block{index}.{name}", site, m) for name, site, m in block.bn_sites()]
         sites.append(("head.bn", "head", self.bn_final))
         return [s for s in sites if isinstance(s[2], nn.BatchNorm2d)]
+
+
+def fixup_scale(branches: int, layers: int = 2) -> float:
+    """Fixup's factor for the branch layers before the last: L^(-1/(2m - 2))."""
+    return float(branches) ** (-1.0 / (2 * layers - 2))
 
 
 def build_model(spec: NetSpec | BottleneckSpec) -> nn.Module:

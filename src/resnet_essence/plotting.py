@@ -522,14 +522,17 @@ def linear_unit_scatter(ax, probes: pd.DataFrame | None) -> None:
 
 
 def width_panel(ax, sweep: pd.DataFrame | None) -> None:
-    """Tip 2 at initialisation: dead branch units against width (claim W1)."""
-    ax.set_title("dead units against width (init)")
+    """Tip 2: dead branch units against width at initialisation (solid) and, for the widths
+    trained, at the end of training (dashed) (claim W1)."""
+    ax.set_title("dead units against width")
     if sweep is None or sweep.empty:
         _empty(ax, "no width sweep in this run\n(configs/no_batchnorm.yaml has one)")
         return
+    sweep = sweep if "epoch" in sweep else sweep.assign(epoch=0)
     data = sweep[sweep["statistic"] == "dead_fraction_branch"]
-    for arch, rows in data.groupby("arch", sort=True):
+    for (arch, trained), rows in data.groupby(["arch", data["epoch"] > 0], sort=True):
         summary = rows.groupby("width")["value"].agg(["mean", "min", "max"]).reset_index()
+        when = f"epoch {int(rows['epoch'].max())}" if trained else "init"
         _errorbar(
             ax,
             summary["width"],
@@ -538,12 +541,13 @@ def width_panel(ax, sweep: pd.DataFrame | None) -> None:
             summary["max"],
             (0, 1),
             color=ARCH_COLORS[arch],
-            marker="o",
-            label=f"{arch}-{int(rows['depth'].iloc[0])} (range over inits)",
+            marker="s" if trained else "o",
+            linestyle="--" if trained else "-",
+            label=f"{arch}-{int(rows['depth'].iloc[0])}, {when}",
         )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("first-stage width")
-    ax.set_ylabel("dead branch units (fraction)")
+    ax.set_ylabel("dead branch units (fraction, range over inits)")
     ax.legend(frameon=False, fontsize=4.5)
 
 

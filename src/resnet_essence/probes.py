@@ -333,8 +333,10 @@ def probe_snapshots(
     max_deleted: int,
     draws: int,
     seed: int,
+    last: bool = True,
 ) -> list[dict]:
-    """Redundancy at every snapshot; linear units and lesions on the last one.
+    """Redundancy at every snapshot; linear units and lesions on the last one (unless ``last``
+    is False: these snapshots are not the run's last).
 
     ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the test
     split, whose next as many images are the held-out set of the linear-unit probe; the lesions
@@ -344,19 +346,29 @@ def probe_snapshots(
     rows = []
     held = slice(len(probe_x), 2 * len(probe_x))
     lesion_set = slice(0, 2 * len(probe_x))
-    last = max(snapshots)
+    final = max(snapshots) if last else None
     for epoch in sorted(snapshots):
         model.load_state_dict(snapshots[epoch])
         if epoch == 0:
             calibrate_batchnorm(model, probe_x)
         model.eval()
         rows += redundancy(model, probe_x, epoch)
-        if epoch == last:
+        if epoch == final:
             rows += linear_units(model, probe_x, test_x[held], test_y[held], epoch)
             rows += lesions(
                 model, test_x[lesion_set], test_y[lesion_set], epoch, max_deleted, draws, seed
             )
     return rows
+
+
+def _width_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Dead branch-ReLU units and the slope of the backward signal over the blocks (> 0: it
+    shrinks toward the input), on one batch."""
+    table = layer_statistics(model, x, y)
+    relu = table[(table["kind"] == "relu") & (table["site"] == "branch")]
+    signal = table[(table["kind"] == "signal") & table["layer"].str.startswith("block")]
+    _, slope = depth_profile(signal.sort_values("layer_index")["signal_grad_rms"])
+    return {"dead_fraction_branch": float(relu["dead_fraction"].mean()), "signal_slope": slope}
 
 
 def width_sweep(
@@ -369,9 +381,9 @@ def width_sweep(
     y: torch.Tensor,
     num_classes: int,
 ) -> list[dict]:
-    """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init, the
-    share of dead branch-ReLU units and the slope of the backward signal over the blocks (> 0:
-    it shrinks toward the input). Nothing is trained."""
+    """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init
+    (He et al.'s), the share of dead branch-ReLU units and the slope of the backward signal
+    (``_width_statistics``); epoch 0. Nothing is trained."""
     rows = []
     for width in widths:
         for init in range(inits):
@@ -379,13 +391,28 @@ def width_sweep(
             spec = NetSpec(arch, depth, num_classes, x.shape[1], width, "A", norm)
             model = build_model(spec)
             calibrate_batchnorm(model, x)
-            table = layer_statistics(model, x, y)
-            relu = table[(table["kind"] == "relu") & (table["site"] == "branch")]
-            signal = table[(table["kind"] == "signal") & table["layer"].str.startswith("block")]
-            _, slope = depth_profile(signal.sort_values("layer_index")["signal_grad_rms"])
-            base = {"arch": arch, "depth": depth, "width": width, "init": init}
-            rows.append(
-                {**base, "statistic": "dead_fraction_branch", "value": relu["dead_fraction"].mean()}
-            )
-            rows.append({**base, "statistic": "signal_slope", "value": slope})
+            base = {"arch": arch, "depth": depth, "width": width, "init": init, "epoch": 0}
+            for statistic, value in _width_statistics(model, x, y).items():
+                rows.append({**base, "statistic": statistic, "value": value})
     return rows
+
+
+def trained_width_rows(
+    spec: NetSpec, weights: dict[str, torch.Tensor], summary: dict, x: torch.Tensor, y: torch.Tensor
+) -> list[dict]:
+    """A net of the width sweep trained with the recipe (its run's summary and final weights):
+    the same statistics at its last epoch, and its final training error (NaN: it diverged)."""
+    base = {
+        "arch": spec.arch,
+        "depth": spec.depth,
+        "width": spec.width,
+        "init": summary["seed"],
+        "epoch": summary["epochs_completed"],
+    }
+    finished = summary["status"] == "completed"
+    values = {"train_err": summary["final_train_err"] if finished else float("nan")}
+    if finished:
+        model = build_model(spec)
+        model.load_state_dict(weights)
+        values.update(_width_statistics(model, x, y))
+    return [{**base, "statistic": k, "value": v} for k, v in values.items()]

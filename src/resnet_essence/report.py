@@ -288,7 +288,8 @@ def _setup(cfg: dict, setup: dict) -> str:
         f"{train.get('weight_decay')}, crop padding {train.get('crop_padding')}, flips "
         f"{train.get('flip')}",
         f"network: width {model.get('width')}, shortcut option {model.get('shortcut')}, norm "
-        f"{model.get('norm')}",
+        f"{model.get('norm')}, residual nets initialised {model.get('init', 'he')} (plain nets "
+        "and every row at epoch 0: He)",
         "versions: " + ", ".join(f"{k} {v}" for k, v in setup["versions"].items()),
         f"hardware: {setup['hardware']}",
     ]

@@ -37,6 +37,7 @@ wildcard_constraints:
 RUN = "results/runs/{dataset}/{arch}-{depth}/seed{seed}"
 BOTTLENECK_RUN = "results/bottleneck/{dataset}/{variant}-b{width}/seed{seed}"
 STATS = "results/gradstats/{dataset}/{arch}-{depth}/seed{seed}"
+WIDTH_RUN = "results/width/{dataset}/{arch}-{depth}-w{width}/seed{seed}"
 # what every train job writes, in RUN (or the bottleneck equivalent)
 RUN_FILES = ["metrics.csv", "trace.csv", "snapshots.pt", "model.pt", "summary.json"]
 
@@ -101,3 +102,21 @@ def data_options(dataset):
             **subset,
         }
     return {"image_size": data["image_size"], "grayscale": data["grayscale"], **subset}
+
+
+# the width sweep's trained nets: residual and pre-activation nets only (workflow/rules/probes.smk)
+WIDTH_ARCHS = [arch for arch in config["archs"] if arch != "plain"]
+
+
+def trained_widths(pattern, seeds=True):
+    """``pattern`` for every trained width-sweep run (every job, without ``seeds``); none
+    without probes.widths and probes.trained_widths."""
+    sweep = config["probes"]["widths"] and config["probes"]["trained_widths"]
+    return expand(
+        pattern,
+        dataset=config["dataset"],
+        arch=WIDTH_ARCHS if sweep else [],
+        depth=max(config["depths"]),
+        width=config["probes"]["trained_widths"],
+        **({"seed": range(config["probes"]["width_inits"])} if seeds else {}),
+    )

@@ -1,9 +1,61 @@
-# The essay's tip 2 at initialisation: dead units and the backward signal against width, at the
-# deepest depth, without training (the probes on trained nets run in the gradstats jobs).
+# The essay's tip 2: dead units and the backward signal against width, at the deepest depth. At
+# initialisation for every arch (probes.widths, He-initialised, nothing trained), and, with
+# probes.trained_widths, on residual and pre-activation nets trained with the recipe at those
+# widths (one job per net and width, every init; the probes on the main nets run in gradstats).
+rule train_width:
+    input:
+        data="results/data/{dataset}.npz",
+        info="results/data/{dataset}.json",
+    output:
+        **{
+            name.split(".")[0]: expand(
+                f"{WIDTH_RUN}/{name}",
+                seed=range(config["probes"]["width_inits"]),
+                allow_missing=True,
+            )
+            for name in RUN_FILES
+        },
+    log:
+        "results/logs/train_width/{dataset}/{arch}-{depth}-w{width}.log",
+    benchmark:
+        "results/benchmarks/train_width/{dataset}-{arch}-{depth}-w{width}.tsv"
+    priority: lambda wc: int(wc.width)
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["jobs"]["threads"]
+    resources:
+        gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
+    params:
+        runs=lambda wc: [
+            {
+                "ids": {
+                    "arch": wc.arch,
+                    "depth": int(wc.depth),
+                    "width": int(wc.width),
+                    "seed": seed,
+                },
+                "checkpoint": expand(f"{WIDTH_RUN}/checkpoint.pt", **wc, seed=seed)[0],
+            }
+            for seed in range(config["probes"]["width_inits"])
+        ],
+        spec=lambda wc: {
+            "arch": wc.arch,
+            "depth": int(wc.depth),
+            **config["model"],
+            "width": int(wc.width),
+        },
+        recipe=config["train"],
+        job={"device": config["device"], "compile": config["jobs"]["compile"]},
+    script:
+        "../../scripts/train.py"
+
+
 rule width_sweep:
     input:
         data="results/data/{dataset}.npz",
         info="results/data/{dataset}.json",
+        snapshots=trained_widths(f"{WIDTH_RUN}/snapshots.pt"),
+        summaries=trained_widths(f"{WIDTH_RUN}/summary.json"),
     output:
         sweep="results/tables/{dataset}-width_sweep.csv",
     log:

@@ -15,6 +15,10 @@ COMPUTE_BENCHMARKS = [
         "results/benchmarks/width_sweep/{dataset}.tsv",
         dataset=config["dataset"] if config["probes"]["widths"] else [],
     ),
+    trained_widths(
+        "results/benchmarks/train_width/{dataset}-{arch}-{depth}-w{width}.tsv",
+        seeds=False,
+    ),
     "results/benchmarks/aggregate/aggregate.tsv",
 ]
 FIGURE_INPUTS = {

@@ -119,7 +119,8 @@ def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
     """
     rows = collapse_rows(tables["survival"], tables.get("blocks"), rules)
     rows += _check_rows(tables["network_runs"], rules)
-    seeded = decide(seed_tests(tables, rules) + width_tests(tables.get("width_sweep")), rules)
+    sweep = width_tests(tables.get("width_sweep"), rules.converged_train_err)
+    seeded = decide(seed_tests(tables, rules) + sweep, rules)
     rows += seeded
     table = pd.DataFrame([asdict(r) for r in rows], columns=COLUMNS[: -len(HALVES)])
     table = table.assign(**{c: "" for c in HALVES})
@@ -131,7 +132,7 @@ def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
             verdicts.append({(r.claim_id, r.setting): r.verdict for r in found})
         keys = list(zip(table["claim_id"], table["setting"], strict=True))
         seed_based = {(r.claim_id, r.setting) for r in seeded} - {
-            (t.claim_id, t.setting) for t in width_tests(tables.get("width_sweep"))
+            (t.claim_id, t.setting) for t in sweep
         }
         for column, found in zip(HALVES[:2], verdicts, strict=True):
             table[column] = [found.get(k, NOT_TESTABLE) if k in seed_based else "" for k in keys]

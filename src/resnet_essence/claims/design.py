@@ -54,32 +54,54 @@ def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
     return tests
 
 
-def width_tests(sweep: pd.DataFrame | None) -> list[Test]:
-    """W1, W2 from the width sweep: narrowest minus widest, initialisation by initialisation."""
+def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[Test]:
+    """W1, W2 from the width sweep: narrowest minus widest, initialisation by initialisation; at
+    epoch 0 (He-initialised nets) and at the end of training (the trained widths, on the inits
+    where the nets of both widths converged)."""
     if sweep is None or sweep.empty:
         return []
+    sweep = sweep if "epoch" in sweep else sweep.assign(epoch=0)
     tests = []
-    for arch, rows in sweep.groupby("arch", sort=True):
-        narrow, wide = rows["width"].min(), rows["width"].max()
+    for (arch, epoch), rows in sweep.groupby(["arch", "epoch"], sort=True):
+        measured = rows[rows["statistic"] != "train_err"]
+        narrow, wide = measured["width"].min(), measured["width"].max()
+        depth = int(rows["depth"].iloc[0])
+        setting = f"{arch}-{depth}, " + ("initialisation" if epoch == 0 else f"epoch {epoch}")
 
         def values(width, statistic, rows=rows) -> pd.Series:
             v = rows[(rows["width"] == width) & (rows["statistic"] == statistic)]
             return v.set_index("init")["value"].astype(float)
 
-        depth = int(rows["depth"].iloc[0])
+        inits, why_not = None, ""
+        if epoch != 0:  # trained nets: compare only where both widths converged
+            ok = [values(w, "train_err") <= converged_train_err for w in (narrow, wide)]
+            both = ok[0] & ok[1].reindex(ok[0].index, fill_value=False)
+            inits = list(both.index[both])
+            if len(inits) < 2:
+                why_not = (
+                    f"judged on converged runs only (final training error <= "
+                    f"{converged_train_err:g}): {len(inits)} init(s) converged at both width "
+                    f"{narrow} ({int(ok[0].sum())} of {len(ok[0])}) and width {wide} "
+                    f"({int(ok[1].sum())} of {len(ok[1])})"
+                )
         for claim_id, statistic, transform in (
             ("W1", "dead_fraction_branch", lambda v: v),
             ("W2", "signal_slope", lambda v: np.maximum(v, 0.0)),
         ):
+            measure = f"width {narrow} minus width {wide}"
+            if why_not:
+                tests.append(Test(claim_id, setting, measure, reason=why_not))
+                continue
             a = transform(values(narrow, statistic))
             b = transform(values(wide, statistic))
+            if inits is not None:
+                a, b = a[a.index.isin(inits)], b[b.index.isin(inits)]
             floor = 0.0
             if statistic == "dead_fraction_branch":  # counted on units, as in claim 5a'
                 n = (depth - 2) // 6
                 floor = binomial_variance(a, 36 * n * narrow / 7)
                 floor += binomial_variance(b, 36 * n * wide / 7)
             estimate, used = paired(a, b, variance_floor=floor)
-            measure = f"width {narrow} minus width {wide}; {len(used)} initialisations"
-            setting = f"{arch}-{depth}"
+            measure += f"; {len(used)} initialisations"
             tests.append(Test(claim_id, setting, measure, estimate, seeds=tuple(used)))
     return tests

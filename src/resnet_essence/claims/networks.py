@@ -42,6 +42,8 @@ class Grid:
         self.n_train = float(runs["n_train"].iloc[0])
         self.n_test = float(runs["n_test"].iloc[0])
         self.batchnorm = "norm" not in runs or bool((runs["norm"] == "batch").any())
+        inits = sorted(set(runs["init"])) if "init" in runs else ["he"]
+        self.init = next((i for i in inits if i != "he"), "he")  # of the residual nets
         self.schedule = float(epochs["epoch"].max()) if len(epochs) else math.nan
         measured = sorted(set(net_runs["epoch"])) if len(net_runs) else []
         self.first = measured[0] if measured else None
@@ -163,6 +165,15 @@ class Grid:
             out[seed] = epochs[i - 1] + frac * (epochs[i] - epochs[i - 1])
         return pd.Series(out, dtype=float)
 
+    def init_note(self, epoch) -> str:
+        """Which initialisation a row at ``epoch`` rests on, where the residual nets started
+        from another than He's (epoch 0 is then measured on their He-initialised twins)."""
+        if self.init == "he":
+            return ""
+        if epoch == self.first:
+            return " (He initialisation)"
+        return f" (trained from {self.init})"
+
     # -- rows -----------------------------------------------------------------------------------
     def end_seeds(self, *nets: Net) -> tuple[list[int], str]:
         """(seeds where every net converged, '' or why an end-of-training row cannot be judged)."""
@@ -213,7 +224,7 @@ class Grid:
             va, vb, floor = self.dead_units(a, b, epoch)
         if transform is not None:
             va, vb = transform(va), transform(vb)
-        detail = f"{detail}, epoch {epoch}"
+        detail = f"{detail}, epoch {epoch}{self.init_note(epoch)}"
         return self.versus(
             claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, variance_floor=floor
         )
@@ -362,7 +373,7 @@ def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
     ea, eb = ea.loc[seeds], eb.loc[seeds]
     neither = ea.isna() & eb.isna()
     censored = int((ea.isna() ^ eb.isna()).sum())
-    detail = f", epochs to {threshold:g} training error"
+    detail = f", epochs to {threshold:g} training error{grid.init_note(grid.last)}"
     if censored or neither.any():
         detail += (
             f" ({censored} seed(s) where one net never gets there, counted at the schedule's "
@@ -400,7 +411,7 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
                     plain,
                     damage,
                     plain_damage,
-                    ", damage of deleting one block",
+                    f", damage of deleting one block{grid.init_note(grid.last)}",
                     seeds=seeds,
                     why_not=why_not,
                     variance_floor=floor + plain_floor,
@@ -413,7 +424,8 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
             continue
         net = (arch, depth)
         seeds, why_not = grid.end_seeds(net)
-        measure = f"{_name(net)}: damage of deleting one block (0: none, 1: chance)"
+        note = grid.init_note(grid.last) if arch != "plain" else ""
+        measure = f"{_name(net)}: damage of deleting one block (0: none, 1: chance){note}"
         if why_not:
             tests.append(Test(claim_id, f"depth {depth}, {arch}", measure, reason=why_not))
             continue
@@ -444,7 +456,8 @@ def _linear_unit_tests(grid: Grid) -> list[Test]:
             if not measured:
                 continue  # this arch has no ReLUs at this site
             setting = f"{arch}, {site}, all depths"
-            measure = f"{arch}, {site} ReLUs: mean Spearman correlation"
+            note = grid.init_note(grid.last) if arch != "plain" else ""
+            measure = f"{arch}, {site} ReLUs: mean Spearman correlation{note}"
             if not values:
                 why = f"judged on converged runs only, and no {arch} run converged"
                 tests.append(Test("T2", setting, measure, reason=why))
