@@ -377,7 +377,7 @@ train:
   eval_batch_size: 64
   trace_every: 2
   snapshot_epochs: [0]
-jobs: {threads: 1}
+jobs: {threads: 1, pack_seeds: false}
 bottleneck: {variants: [linear, relu], widths: [2], expansion: 8, blocks: 1}
 collapse:
   manifolds: [spiral, swiss_roll]

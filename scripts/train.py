@@ -9,72 +9,80 @@ output, so Snakemake leaves it alone after a kill). Run it through Snakemake, e.
 
 import logging
 
-import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import atomic_path, file_record, write_csv, write_json
 from resnet_essence.models import spec_from_dict
+from resnet_essence.packed import PackedTrainer
+from resnet_essence.runs import label, metrics_writer, save_run
 from resnet_essence.scripting import guard_shell, run_main, setup_logging
 from resnet_essence.training import Interrupted, TrainConfig, Trainer, resolve_device
 
 log = logging.getLogger("train")
-TRACE_COLUMNS = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]
+SPLITS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def train_all(data_path, info_path, runs, spec, recipe, job, outputs) -> None:
-    """Each run in ``runs`` (its ids and checkpoint) in turn; ``outputs`` maps each output name
-    to one path per run."""
+    """Every run in ``runs`` (its ids and checkpoint): packed into one vectorised net with
+    ``job["pack"]`` and more than one run, else one after another; ``outputs`` maps each output
+    name to one path per run."""
     torch.set_num_threads(job["threads"])
     data = read_dataset(data_path, info_path)
-    for index, run in enumerate(runs):
-        files = {name: paths[index] for name, paths in outputs.items()}
-        train(data, run["ids"], spec, recipe, job, files, run["checkpoint"])
-
-
-def train(data, ids, spec, recipe, job, outputs, checkpoint) -> None:
     spec = spec_from_dict({**spec, "num_classes": data.num_classes, "in_channels": data.channels})
-    cfg = TrainConfig.from_config(recipe, seed=int(ids["seed"]))
-    net = f"{ids['arch']}-{ids['depth']}" if "arch" in ids else f"{ids['variant']}-b{ids['width']}"
-    label = f"{net} seed {ids['seed']}"  # two jobs may write to one stream: say which run
-    splits = ("x_train", "y_train", "x_test", "y_test")
-    trainer = Trainer(
-        spec,
-        cfg,
-        {name: torch.from_numpy(getattr(data, name)) for name in splits},
-        resolve_device(job["device"]),
-        checkpoint,
-        data_info={"name": data.name, "train": len(data.x_train), "test": len(data.x_test)},
-        compile_model=job["compile"],
-        label=label,
-        on_epoch=lambda state: write_csv(outputs["metrics"], pd.DataFrame(state.metrics)),
-    )
-    log.info("%s: %d parameters on %s", label, trainer.n_parameters, trainer.device)
+    tensors = {name: torch.from_numpy(getattr(data, name)) for name in SPLITS}
+    info = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
+    device = resolve_device(job["device"])
+    files = [{name: paths[i] for name, paths in outputs.items()} for i in range(len(runs))]
+    cfgs = [TrainConfig.from_config(recipe, seed=int(run["ids"]["seed"])) for run in runs]
+    labels = [label(run["ids"]) for run in runs]
+    if job.get("pack", False) and len(runs) > 1:
+        packed = PackedTrainer(
+            spec,
+            cfgs,
+            tensors,
+            device,
+            [run["checkpoint"] for run in runs],
+            info,
+            labels,
+            [metrics_writer(f) for f in files],
+        )
+        trainers = packed.trainers
+        log.info(
+            "%s: %d seeds packed, %d parameters each",
+            labels[0],
+            len(runs),
+            trainers[0].n_parameters,
+        )
+        stopped(packed.run)
+    else:
+        trainers = []
+        for cfg, run, name, f in zip(cfgs, runs, labels, files, strict=True):
+            trainer = Trainer(
+                spec,
+                cfg,
+                tensors,
+                device,
+                run["checkpoint"],
+                info,
+                compile_model=job["compile"],
+                label=name,
+                on_epoch=metrics_writer(f),
+            )
+            log.info("%s: %d parameters on %s", name, trainer.n_parameters, trainer.device)
+            stopped(trainer.run)
+            save_run(trainer, run["ids"], data.name, f)
+        return
+    for trainer, run, f in zip(trainers, runs, files, strict=True):
+        save_run(trainer, run["ids"], data.name, f)
+
+
+def stopped(run) -> None:
+    """Run ``run``; a SIGTERM (after the checkpoint is written) ends the job with status 143."""
     try:
-        state = trainer.run()
+        run()
     except Interrupted as stop:
         log.error("%s", stop)
         raise SystemExit(143) from stop
-    summary = {**ids, **trainer.summary(), "dataset": data.name}
-    write_csv(outputs["metrics"], pd.DataFrame(state.metrics))
-    write_csv(outputs["trace"], pd.DataFrame(trainer.trace_rows(), columns=TRACE_COLUMNS))
-    with atomic_path(outputs["snapshots"]) as tmp:
-        torch.save({"spec": summary["spec"], "snapshots": state.snapshots}, tmp)
-    with atomic_path(outputs["model"]) as tmp:
-        torch.save({"spec": summary["spec"], "state_dict": trainer.cpu_weights()}, tmp)
-    # size and checksum of each file, for the rules that read them to check first
-    files = ("metrics", "trace", "snapshots", "model")
-    summary["files"] = {name: file_record(outputs[name]) for name in files}
-    write_json(outputs["summary"], summary)  # last: its presence means the run is complete
-    trainer.remove_checkpoint()
-    log.info(
-        "%s: %s after %d epochs, train_err %.4f test_err %.4f",
-        label,
-        state.status,
-        state.epoch,
-        summary["final_train_err"],
-        summary["final_test_err"],
-    )
 
 
 if "snakemake" in globals():

@@ -20,15 +20,17 @@ from resnet_essence.files import atomic_path, write_csv
 
 pytestmark = pytest.mark.snakemake
 
-# one network long enough to be killed in the middle: 45 steps an epoch, 12 epochs
+# one network long enough to be killed in the middle: 45 steps an epoch, 12 epochs; two seeds
+# trained packed in one job (jobs.pack_seeds, the default), which logs per network
 LONG = {
     "archs": ["plain"],
     "depths": [14],
-    "seeds": [0],
+    "seeds": [0, 1],
     "train": {"epochs": 12, "batch_size": 32, "trace_every": 5, "snapshot_epochs": [0, 3]},
 }
 RUN = "results/runs/digits/plain-14/seed0"
 TRAIN_TARGET = f"{RUN}/summary.json"
+TRAIN_LOG = "results/logs/train/digits/plain-14.log"
 
 
 def _start(workdir: Path, *args: str) -> subprocess.Popen:
@@ -90,7 +92,7 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     assert not (tmp_path / RUN / "summary.json").exists()
     snakemake(tmp_path, "--unlock")  # the killed Snakemake left its lock behind
     rerun = snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
-    log = (tmp_path / "results/logs/train/digits/plain-14/seed0.log").read_text()
+    log = (tmp_path / TRAIN_LOG).read_text()
     assert "resumed from" in log, rerun.stdout[-2000:]
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, uninterrupted)
@@ -113,7 +115,7 @@ def test_sigterm_checkpoints_and_exits_within_seconds_then_resumes(tmp_path, uni
     assert time.monotonic() - sent < 10
     output, _ = job.communicate(timeout=60)
     assert job.returncode != 0, output[-2000:]
-    log = (tmp_path / "results/logs/train/digits/plain-14/seed0.log").read_text()
+    log = (tmp_path / TRAIN_LOG).read_text()
     assert "stopped by SIGTERM" in log
     snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")

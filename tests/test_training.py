@@ -280,3 +280,14 @@ def test_seed_k_gives_every_arch_the_same_weights_batches_and_augmentation(
     )
     assert not torch.equal(other_weights["conv1.weight"], plain_weights["conv1.weight"])
     assert not torch.equal(other_batches[0], plain_batches[0])
+
+
+@pytest.mark.parametrize("every,evaluated", [(1, [1, 2, 3]), (2, [2, 3]), (0, [3])])
+def test_the_test_set_is_evaluated_as_often_as_asked_and_always_at_the_end(
+    tiny_tensors, every, evaluated
+):
+    state = Trainer(SPEC, quick(eval_every=every), tiny_tensors, CPU).run()
+    measured = [row["epoch"] for row in state.metrics if not math.isnan(row["test_err"])]
+    assert measured == evaluated
+    full = Trainer(SPEC, quick(), tiny_tensors, CPU).run()
+    assert state.metrics[-1]["test_err"] == full.metrics[-1]["test_err"]  # the same run

@@ -33,7 +33,8 @@ def test_dry_run_of_every_config(config, tmp_path):
     jobs = job_counts(result.stdout)
     cfg = __import__("yaml").safe_load((tmp_path / "config.yaml").read_text())
     nets = len(cfg["archs"]) * len(cfg["depths"])
-    assert jobs["train"] == nets * len(cfg["seeds"])
+    packed = cfg["jobs"]["pack_seeds"]  # one job per network for all its seeds, or per seed
+    assert jobs["train"] == nets * (1 if packed else len(cfg["seeds"]))
     assert jobs["gradstats"] == nets  # one job per network, for all its seeds
     assert jobs["collapse"] == jobs["aggregate"] == jobs["figure"] == jobs["report"] == 1
 
@@ -63,7 +64,10 @@ def test_bad_config_stops_before_any_job(overrides, message, tmp_path):
 def test_command_line_config_is_typed_and_checked(tmp_path):
     write_config(tmp_path)
     ok = snakemake(tmp_path, "-n", "--config", "depths=[8,20]", "archs=[plain,residual]")
-    assert job_counts(ok.stdout)["train"] == 2 * 2 * 2
+    assert job_counts(ok.stdout)["train"] == 2 * 2  # one job per network, its seeds packed
+    alone = ['jobs={"pack_seeds": false}']
+    ok = snakemake(tmp_path, "-n", "--config", "depths=[8,20]", "archs=[plain,residual]", *alone)
+    assert job_counts(ok.stdout)["train"] == 2 * 2 * 2  # one job per seed
     bad = snakemake(tmp_path, "-n", "--config", "depths=[8,9]", check=False)
     assert bad.returncode != 0 and "config key 'depths': [9]" in bad.stdout + bad.stderr
 

@@ -80,12 +80,16 @@ def run_table(
                 "num_classes": summary["num_classes"],
                 "train_seconds": summary["train_seconds"],
                 "device": summary["device"],
+                # runs from before these were recorded: fp32 alone (bf16 was opt-in, CUDA only)
+                "precision": summary.get("precision", "fp32"),
+                "packed": summary.get("packed", 1),
             }
         )
     columns = [*keys, "params", "norm", "init", "base_width", "status", "epochs_completed"]
     columns += FINAL_METRICS
     columns.append("train_err_auc")
-    columns += ["n_train", "n_test", "num_classes", "train_seconds", "device"]
+    columns += ["n_train", "n_test", "num_classes", "train_seconds", "device", "precision"]
+    columns.append("packed")
     return pd.DataFrame(rows, columns=columns).sort_values(keys, ignore_index=True)
 
 

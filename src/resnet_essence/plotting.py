@@ -199,7 +199,11 @@ def training_curves(ax, curves: pd.DataFrame, arch: str) -> None:
     colors = depth_colors(curves["depth"])
     for depth, rows in data.groupby("depth", sort=True):
         for metric, dashes in (("train_err", "--"), ("test_err", "-")):
-            r = rows[rows["metric"] == metric].sort_values("epoch")
+            r = rows[rows["metric"] == metric].sort_values("epoch").dropna(subset=["mean"])
+            if metric == "test_err" and len(r) < len(rows) / 4:  # evaluated rarely: points
+                label = f"{arch}-{depth}"
+                ax.plot(r["epoch"], 100 * r["mean"], "o", color=colors[depth], ms=3, label=label)
+                continue
             _band(
                 ax,
                 r["epoch"],

@@ -174,8 +174,10 @@ def ci_column(frame: pd.DataFrame, metric: str, scale: float = 1.0) -> list[str]
     return [fmt_ci(m, lo, hi, scale) for m, lo, hi in zip(*columns, strict=True)]
 
 
-def final_block(final: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
+def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Final errors per net; with ``runs``, how its runs were trained (the precision, and how
+    many seeds were stepped together)."""
+    table = pd.DataFrame(
         {
             "dataset": final["dataset"],
             "net": final["arch"] + "-" + final["depth"].astype(str),
@@ -187,6 +189,16 @@ def final_block(final: pd.DataFrame) -> pd.DataFrame:
             "test error % [95% CI]": ci_column(final, "test_err", 100),
         }
     )
+    if runs is not None and {"precision", "packed"} <= set(runs):
+        keys = ["dataset", "arch", "depth"]
+        how = runs.groupby(keys, sort=False).agg(
+            precision=("precision", lambda v: "/".join(sorted(set(v)))),
+            packed=("packed", "max"),
+        )
+        found = [how.loc[tuple(r)] for r in final[keys].itertuples(index=False)]
+        table["precision"] = [h["precision"] for h in found]
+        table["seeds trained together"] = [int(h["packed"]) for h in found]
+    return table
 
 
 def bottleneck_block(bottleneck: pd.DataFrame) -> pd.DataFrame:
@@ -415,7 +427,7 @@ def build_report(
         "## Figure",
         f"![main figure]({figure})",
         "## Final errors",
-        markdown_table(final_block(final)),
+        markdown_table(final_block(final, runs)),
     ]
     if (final["dataset"] == "cifar10").any():
         parts += [

@@ -52,6 +52,7 @@ class TrainConfig:
     crop_padding: int
     flip: bool
     eval_batch_size: int
+    eval_every: int  # epochs between evaluations of the test set; 0: the last epoch only
     trace_every: int  # steps between per-layer gradient-norm records; 0 turns it off
     snapshot_epochs: tuple[int, ...]  # the final epoch is always snapshotted
     precision: str  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16
@@ -222,8 +223,10 @@ class Trainer:
         compile_model: bool = False,
         label: str = "",
         on_epoch: Callable[[RunState], None] | None = None,
+        packed: int = 1,
     ) -> None:
         self.spec, self.cfg, self.device = spec, cfg, device
+        self.packed = packed  # seeds trained together with this one (packed.PackedTrainer)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.fingerprint = _state_fingerprint(spec, cfg, data_info or {})
         torch.manual_seed(cfg.seed)
@@ -387,14 +390,18 @@ class Trainer:
             )
         st.epoch += 1
         st.train_seconds += seconds
-        test_loss, test_err = evaluate(
-            self.model,
-            self.x_test,
-            self.y_test,
-            self.normalise,
-            self.cfg.eval_batch_size,
-            self.autocast,
-        )
+        every = self.cfg.eval_every
+        last = st.epoch >= self.cfg.epochs or st.status != "running"
+        test_loss = test_err = math.nan  # the test set only as often as it is read
+        if last or (every and st.epoch % every == 0):
+            test_loss, test_err = evaluate(
+                self.model,
+                self.x_test,
+                self.y_test,
+                self.normalise,
+                self.cfg.eval_batch_size,
+                self.autocast,
+            )
         row = {
             "epoch": st.epoch,
             "step": st.step,
@@ -477,6 +484,8 @@ class Trainer:
             "n_train": len(self.x_train),
             "n_test": len(self.x_test),
             "device": str(self.device),
+            "precision": "bf16" if self.bf16 else "fp32",
+            "packed": self.packed,
             "torch": torch.__version__,
             "spec": asdict(self.spec),
             "train": asdict(self.cfg),

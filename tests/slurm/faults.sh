@@ -8,12 +8,14 @@
 #   time limit  the training job's first attempt gets 2 minutes instead of 240; the profile's
 #               `--signal=TERM@60` stops it before the limit, Snakemake resubmits it (a retry)
 #
-# Both run one network (tests/slurm/faults.yaml) through profiles/slurm, beside a local run of
-# the same config; each must log the SIGTERM and the resume, and end with the local numbers.
+# Both run one network, two seeds packed into one job (tests/slurm/faults.yaml), through
+# profiles/slurm, beside a local run of the same config; each must log the SIGTERM and the
+# resume of its seeds, and end with the local numbers.
 
 FAULT_CONFIG=(--configfile configs/smoke.yaml tests/slurm/faults.yaml)
 FAULT_RUN=results/runs/digits/plain-20/seed0
-FAULT_LOG=results/logs/train/digits/plain-20/seed0.log
+# the two seeds of faults.yaml train packed in one job (jobs.pack_seeds), which logs per net
+FAULT_LOG=results/logs/train/digits/plain-20.log
 PROFILE_ARGS=(--workflow-profile profiles/slurm
     --default-resources "slurm_partition=$PARTITION" runtime=60 mem_mb=4000)
 

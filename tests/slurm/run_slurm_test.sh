@@ -87,7 +87,7 @@ cleanup() {
         done
         if ((rc != 0)); then
             for f in "$WORK"/*.log "$WORK"/log/slurmctld.log "$WORK"/log/slurmd.log \
-                "$WORK"/{requeue,timelimit}/results/logs/train/*/*/*.log; do
+                "$WORK"/{requeue,timelimit}/results/logs/train/*/*.log; do
                 [[ -s $f ]] && { echo "----- last lines of $f"; tail -n 40 "$f"; }
             done
             for f in "$WORK"/*/.snakemake/slurm_logs/*/*/*.log "$WORK"/*/.snakemake/slurm_logs/*/*.log; do

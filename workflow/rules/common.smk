@@ -38,6 +38,16 @@ RUN = "results/runs/{dataset}/{arch}-{depth}/seed{seed}"
 BOTTLENECK_RUN = "results/bottleneck/{dataset}/{variant}-b{width}/seed{seed}"
 STATS = "results/gradstats/{dataset}/{arch}-{depth}/seed{seed}"
 WIDTH_RUN = "results/width/{dataset}/{arch}-{depth}-w{width}/seed{seed}"
+# how a training job runs: its device, and whether it compiles or packs its seeds
+JOB = {
+    "device": config["device"],
+    "compile": config["jobs"]["compile"],
+    "pack": config["jobs"]["pack_seeds"],
+}
+# one benchmark per training job: per network and depth when its seeds are packed
+TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}" + (
+    ".tsv" if config["jobs"]["pack_seeds"] else "-seed{seed}.tsv"
+)
 # what every train job writes, in RUN (or the bottleneck equivalent)
 RUN_FILES = ["metrics.csv", "trace.csv", "snapshots.pt", "model.pt", "summary.json"]
 

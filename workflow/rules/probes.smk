@@ -45,7 +45,7 @@ rule train_width:
             "width": int(wc.width),
         },
         recipe=config["train"],
-        job={"device": config["device"], "compile": config["jobs"]["compile"]},
+        job=JOB,
     script:
         "../../scripts/train.py"
 

@@ -6,7 +6,7 @@ WIDTH_SWEEP = expand(
 COMPUTE_BENCHMARKS = [
     "results/benchmarks/collapse/collapse.tsv",
     expand("results/benchmarks/prepare_data/{dataset}.tsv", dataset=config["dataset"]),
-    runs("results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"),
+    runs(TRAIN_BENCHMARK),
     groups("results/benchmarks/gradstats/{dataset}-{arch}-{depth}.tsv"),
     bottleneck_runs(
         "results/benchmarks/train_bottleneck/{dataset}-{variant}-b{width}.tsv"

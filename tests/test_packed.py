@@ -1,0 +1,155 @@
+"""Seeds trained together (packed.PackedTrainer) against the same seeds trained alone."""
+
+import os
+import signal
+
+import pytest
+import torch
+from conftest import recipe
+
+from resnet_essence.bottleneck import BottleneckSpec
+from resnet_essence.models import NetSpec
+from resnet_essence.packed import PackedTrainer
+from resnet_essence.training import Interrupted, Trainer
+
+CPU = torch.device("cpu")
+SPEC = NetSpec("residual", 14, in_channels=1, width=4)
+OPTIONS = {
+    "epochs": 3,
+    "batch_size": 32,
+    "lr": 0.05,
+    "lr_schedule": "step",
+    "warmup_epochs": 0,
+    "crop_padding": 1,
+    "flip": True,
+    "trace_every": 2,
+    "snapshot_epochs": (0, 1),
+}
+SEEDS = (0, 1, 2)
+
+
+def _cfgs(**overrides):
+    return [recipe(seed, **{**OPTIONS, **overrides}) for seed in SEEDS]
+
+
+def _relative(a: dict, b: dict) -> float:
+    """||a - b|| / ||a|| over every floating tensor of two state dicts."""
+    keys = [k for k in a if a[k].is_floating_point()]
+    num = sum(float((a[k] - b[k]).double().square().sum()) for k in keys)
+    den = sum(float(a[k].double().square().sum()) for k in keys)
+    return (num / den) ** 0.5
+
+
+def _strip(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_a_packed_seed_ends_where_the_same_seed_alone_does(tiny_tensors):
+    alone = [Trainer(SPEC, cfg, tiny_tensors, CPU) for cfg in _cfgs()]
+    states = [t.run() for t in alone]
+    packed = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, [None] * len(SEEDS))
+    together = packed.run()
+    for k, (a, p) in enumerate(zip(states, together, strict=True)):
+        assert (p.step, p.epoch, p.status) == (a.step, a.epoch, a.status)
+        assert sorted(p.snapshots) == sorted(a.snapshots) == [0, 1, 3]
+        # at initialisation: identical, bit for bit (the same seed builds the same net)
+        for key, value in a.snapshots[0].items():
+            assert torch.equal(value, p.snapshots[0][key]), key
+        # after 21 steps: the same up to float rounding (grouped convolutions sum in another
+        # order), which training amplifies as it would any rounding: about 1e-7 relative while
+        # no unit changes side, up to a few 1e-3 once a ReLU near zero flips in one seed
+        assert _relative(alone[k].cpu_weights(), packed.trainers[k].cpu_weights()) < 5e-2
+        for ra, rp in zip(a.metrics, p.metrics, strict=True):
+            assert rp["train_loss"] == pytest.approx(ra["train_loss"], rel=1e-2)
+            assert abs(rp["train_err"] - ra["train_err"]) <= 2 / 200 + 1e-9  # two images
+            assert abs(rp["test_err"] - ra["test_err"]) <= 2 / 50 + 1e-9
+        assert [(s, e) for s, e, _ in p.trace] == [(s, e) for s, e, _ in a.trace]
+        for (_, epoch, na), (_, _, npk) in zip(a.trace, p.trace, strict=True):
+            if epoch == 0:  # the first epoch's gradients, before any ReLU flips apart
+                assert npk == pytest.approx(na, rel=1e-3)
+        assert packed.trainers[k].summary()["packed"] == len(SEEDS)
+        assert alone[k].summary()["packed"] == 1
+
+
+def test_one_packed_step_differs_from_alone_by_float_rounding_only(tiny_tensors):
+    cfgs = _cfgs(epochs=1, batch_size=200)  # one step: nothing to amplify a rounding
+    alone = [Trainer(SPEC, cfg, tiny_tensors, CPU) for cfg in cfgs]
+    for trainer in alone:
+        trainer.run()
+    packed = PackedTrainer(SPEC, cfgs, tiny_tensors, CPU, [None] * len(SEEDS))
+    packed.run()
+    for a, p in zip(alone, packed.trainers, strict=True):
+        assert _relative(a.cpu_weights(), p.cpu_weights()) < 1e-6
+
+
+def _interrupt_packed_at(packed: PackedTrainer, step: int) -> None:
+    original = packed._step
+
+    def step_then_maybe_signal(batches):
+        original(batches)
+        if packed.active[0].state.step == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    packed._step = step_then_maybe_signal
+
+
+def test_a_killed_packed_job_resumes_every_seed_to_the_same_numbers(tiny_tensors, tmp_path):
+    straight = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, [None] * len(SEEDS)).run()
+    paths = [tmp_path / f"seed{s}.pt" for s in SEEDS]
+    first = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
+    _interrupt_packed_at(first, 10)  # mid-epoch 2
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        first.run()
+    assert all(p.exists() for p in paths)  # one checkpoint per seed, as a run alone writes
+    second = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
+    resumed = second.run()
+    for a, b in zip(straight, resumed, strict=True):
+        assert _strip(b.metrics) == _strip(a.metrics)  # bit for bit
+        assert b.trace == a.trace
+        for key, value in a.snapshots[3].items():
+            assert torch.equal(value, b.snapshots[3][key]), key
+    # a packed checkpoint is a seed's own: the run can also be resumed alone
+    for path in paths:
+        path.unlink()
+    third = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
+    _interrupt_packed_at(third, 10)
+    with pytest.raises(Interrupted):
+        third.run()
+    alone = Trainer(SPEC, _cfgs()[1], tiny_tensors, CPU, checkpoint_path=paths[1])
+    assert alone.try_resume() and alone.state.step == 10
+    state = alone.run()
+    assert state.status == "completed"
+    assert state.metrics[-1]["train_loss"] == pytest.approx(
+        straight[1].metrics[-1]["train_loss"], rel=1e-4
+    )
+
+
+def test_a_diverging_seed_stops_where_it_stood_and_the_others_go_on(tiny_tensors):
+    packed = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, [None] * len(SEEDS))
+    with torch.no_grad():  # seed 1 starts from weights that make its loss non-finite
+        packed.trainers[1].model.fc.weight.fill_(float("inf"))
+    states = packed.run()
+    assert states[1].status == "diverged" and states[1].epoch == 1 and states[1].step == 7
+    assert [states[0].status, states[2].status] == ["completed", "completed"]
+    assert states[0].epoch == states[2].epoch == 3
+    alone = Trainer(SPEC, _cfgs()[0], tiny_tensors, CPU).run()
+    assert states[0].metrics[-1]["train_loss"] == pytest.approx(
+        alone.metrics[-1]["train_loss"], rel=1e-4
+    )
+
+
+def test_bottleneck_nets_pack_too(tiny_tensors):
+    spec = BottleneckSpec("linear", 4, expansion=8, blocks=1, num_classes=10, in_channels=1)
+    cfgs = _cfgs(epochs=1)
+    alone = [Trainer(spec, cfg, tiny_tensors, CPU).run() for cfg in cfgs]
+    together = PackedTrainer(spec, cfgs, tiny_tensors, CPU, [None] * len(SEEDS)).run()
+    for a, p in zip(alone, together, strict=True):
+        assert p.metrics[0]["train_loss"] == pytest.approx(a.metrics[0]["train_loss"], rel=1e-4)
+
+
+def test_the_constant_warm_up_of_very_deep_nets_trains_seeds_one_after_another(tiny_tensors):
+    cfgs = _cfgs(epochs=2, warmup_min_depth=8, warmup_until_train_err=0.5)
+    packed = PackedTrainer(SPEC, cfgs, tiny_tensors, CPU, [None] * len(SEEDS))
+    states = packed.run()  # a rate per seed, set by its own error: not packable
+    alone = Trainer(SPEC, cfgs[2], tiny_tensors, CPU).run()
+    assert _strip(states[2].metrics) == _strip(alone.metrics)
