@@ -1,6 +1,7 @@
 """Wall time of the default ReLU-collapse grid (goal: under 10 s on a 2-core machine).
 
 Run as ``python benchmarks/bench_collapse.py``. Prints the time only; tests make no timed claims.
+The grid is the one config.yaml's ``collapse:`` section asks for (the library has no defaults).
 """
 
 from __future__ import annotations
@@ -9,28 +10,41 @@ import sys
 import time
 from pathlib import Path
 
-try:
-    from resnet_essence.collapse import ACTIVATIONS, run_grid
-except ImportError:  # a plain checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from resnet_essence.collapse import ACTIVATIONS, run_grid
+import yaml
 
-DEFAULT_GRID = {
-    "manifolds": ["spiral", "swiss_roll"],
-    "max_embed_dim": 32,
-    "activations": list(ACTIVATIONS),
-    "n_points": 400,
-    "n_matrices": 200,
-}
+ROOT = Path(__file__).resolve().parents[1]
+
+try:
+    from resnet_essence.collapse import CollapseConfig, run_grid
+except ImportError:  # a plain checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT / "src"))
+    from resnet_essence.collapse import CollapseConfig, run_grid
+
+
+def default_config() -> CollapseConfig:
+    """The ``collapse:`` section of config.yaml."""
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        return CollapseConfig.from_config(yaml.safe_load(fh)["collapse"])
 
 
 def main() -> None:
+    cfg = default_config()
     start = time.perf_counter()
-    frame = run_grid(**DEFAULT_GRID)
+    frame = run_grid(
+        list(cfg.manifolds),
+        cfg.max_embed_dim,
+        list(cfg.activations),
+        cfg.n_points,
+        cfg.n_matrices,
+        cfg.distribution,
+        cfg.bias_std,
+        cfg.rank_tol,
+        cfg.seed,
+    )
     elapsed = time.perf_counter() - start
     print(
         f"run_grid default grid: {elapsed:.2f} s for {len(frame)} rows "
-        f"({DEFAULT_GRID['n_matrices']} matrices x {DEFAULT_GRID['n_points']} points each)"
+        f"({cfg.n_matrices} matrices x {cfg.n_points} points each)"
     )
 
 

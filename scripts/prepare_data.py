@@ -7,7 +7,7 @@ import logging
 
 from resnet_essence.data import load_dataset, save_dataset
 from resnet_essence.files import file_record, write_json
-from resnet_essence.scripting import guard_shell, run_main, setup_logging
+from resnet_essence.scripting import rule_script
 
 log = logging.getLogger("prepare_data")
 
@@ -28,17 +28,9 @@ def prepare(dataset: str, data_root: str | None, options: dict, out: str, info: 
     )
 
 
-if "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    run_main(
-        lambda: prepare(
-            snakemake.params.dataset,
-            snakemake.params.data_root,
-            dict(snakemake.params.options),
-            snakemake.output.data,
-            snakemake.output.info,
-        ),
-        "prepare_data",
-    )
-elif __name__ == "__main__":
-    guard_shell(__doc__)
+def main(smk) -> None:
+    p = smk.params
+    prepare(p.dataset, p.data_root, dict(p.options), smk.output.data, smk.output.info)
+
+
+rule_script(globals(), main, "prepare_data")

@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from resnet_essence import collapse
 from resnet_essence.collapse import (
     ACTIVATIONS,
+    BLOCK_COLUMNS,
     GRID_COLUMNS,
+    CollapseConfig,
     examples,
+    invert_residual,
+    nearest_neighbours,
     random_matrices,
     reconstruct,
     recoverable,
     relu_survival_theory,
+    run_experiment,
     run_grid,
 )
-from resnet_essence.collapse_kernels import invert_residual, nearest_neighbours  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 ALL_ACTIVATIONS = list(ACTIVATIONS)
+
+# The library has no defaults (config.yaml holds the pipeline's values); the tests spell out their
+# own, and change them where a test needs to.
+DRAW = {"distribution": "gaussian", "bias_std": 0.0, "seed": 0}
+"""How random_matrices and examples draw T."""
+SETTINGS = {**DRAW, "rank_tol": 1e-6}
+"""The settings of run_grid."""
 
 
 @pytest.fixture(scope="module")
 def small_grid() -> pd.DataFrame:
     """Both manifolds, every activation, n up to 8: shared by the structural tests."""
-    return run_grid(["spiral", "swiss_roll"], 8, ALL_ACTIVATIONS, n_points=120, n_matrices=40)
+    return run_grid(
+        ["spiral", "swiss_roll"], 8, ALL_ACTIVATIONS, n_points=120, n_matrices=40, **SETTINGS
+    )
 
 
 # --- theory ----------------------------------------------------------------------------------
@@ -67,9 +84,7 @@ def test_theory_rejects_bad_dimensions(n, m, message):
     [("spiral", "gaussian"), ("swiss_roll", "gaussian"), ("spiral", "uniform")],
 )
 def test_relu_recoverable_matches_theory(manifold, distribution):
-    grid = run_grid(
-        [manifold], 7, ["relu"], n_points=100, n_matrices=200, distribution=distribution
-    )
+    grid = run_grid([manifold], 7, ["relu"], 100, 200, **{**SETTINGS, "distribution": distribution})
     assert len(grid) >= 5
     gap = (grid["recoverable"] - grid["theory"]).abs()
     assert gap.max() < 0.05, grid[["embed_dim", "recoverable", "theory"]]
@@ -86,7 +101,7 @@ def test_invertible_activations_recover_everything(small_grid, activation):
 
 
 def test_relu_collapses_at_small_n_and_not_at_large_n():
-    grid = run_grid(["spiral"], 30, ["relu"], n_points=200, n_matrices=60).set_index("embed_dim")
+    grid = run_grid(["spiral"], 30, ["relu"], 200, 60, **SETTINGS).set_index("embed_dim")
     assert grid.loc[2, "recon_error"] > 2 * grid.loc[30, "recon_error"]
     assert grid.loc[2, "collapsed_neighbours"] > 0.1
     assert grid.loc[30, "collapsed_neighbours"] == 0.0
@@ -95,12 +110,12 @@ def test_relu_collapses_at_small_n_and_not_at_large_n():
 
 
 def test_origin_is_never_recoverable_through_relu_without_bias():
-    matrices, _ = random_matrices("spiral", 2, 30, 50)
+    matrices, _ = random_matrices("spiral", 2, 30, 50, **DRAW)
     origin = np.zeros((1, 2))
-    assert not recoverable(origin, matrices, "relu").any()
-    assert not recoverable(origin, matrices, "relu6").any()
-    assert recoverable(origin, matrices, "leaky_relu").all()
-    assert recoverable(origin, matrices, "residual").all()
+    assert not recoverable(origin, matrices, "relu", rank_tol=1e-6).any()
+    assert not recoverable(origin, matrices, "relu6", rank_tol=1e-6).any()
+    assert recoverable(origin, matrices, "leaky_relu", rank_tol=1e-6).all()
+    assert recoverable(origin, matrices, "residual", rank_tol=1e-6).all()
 
 
 def test_spiral_starts_off_the_origin():
@@ -138,9 +153,11 @@ def test_rank_test_agrees_with_svd(manifold, activation):
     points = collapse.MANIFOLDS[manifold](150)
     m = points.shape[1]
     for n in (m, m + 1, m + 3):
-        matrices, biases = random_matrices(manifold, m, n, 30, bias_std=0.3)
+        matrices, biases = random_matrices(manifold, m, n, 30, **{**DRAW, "bias_std": 0.3})
         expected = _svd_full_rank(points, matrices, activation, biases, 1e-6)
-        assert np.array_equal(recoverable(points, matrices, activation, biases), expected)
+        assert np.array_equal(
+            recoverable(points, matrices, activation, biases, rank_tol=1e-6), expected
+        )
 
 
 @pytest.mark.parametrize(
@@ -207,14 +224,15 @@ def test_residual_form_is_inverted_exactly():
 @pytest.mark.parametrize("bias_std", [0.0, 0.5])
 @pytest.mark.parametrize("activation", ["linear", "residual"])
 def test_pseudo_inverse_reconstruction_is_exact_for_lossless_maps(activation, bias_std):
-    grid = run_grid(["spiral", "swiss_roll"], 6, [activation], 80, 20, bias_std=bias_std, seed=3)
+    settings = {**SETTINGS, "bias_std": bias_std, "seed": 3}
+    grid = run_grid(["spiral", "swiss_roll"], 6, [activation], 80, 20, **settings)
     assert grid["recon_error"].max() < 1e-10
     assert grid["recon_error_hi"].max() < 1e-10
 
 
 def test_reconstruct_returns_the_points_for_linear():
     points = collapse.swiss_roll(50)
-    matrices, biases = random_matrices("swiss_roll", 3, 5, 4, bias_std=1.0)
+    matrices, biases = random_matrices("swiss_roll", 3, 5, 4, **{**DRAW, "bias_std": 1.0})
     np.testing.assert_allclose(
         reconstruct(points, matrices, "linear", biases)[2], points, atol=1e-12
     )
@@ -246,27 +264,29 @@ def test_theory_only_for_relu_without_bias(small_grid):
     relu = small_grid["activation"] == "relu"
     assert small_grid.loc[relu, "theory"].notna().all()
     assert small_grid.loc[~relu, "theory"].isna().all()
-    with_bias = run_grid(["spiral"], 3, ["relu"], 20, 3, bias_std=0.1)
+    with_bias = run_grid(["spiral"], 3, ["relu"], 20, 3, **{**SETTINGS, "bias_std": 0.1})
     assert with_bias["theory"].isna().all()
 
 
 def test_single_matrix_gives_nan_intervals():
-    grid = run_grid(["spiral"], 2, ["relu"], 20, 1)
+    grid = run_grid(["spiral"], 2, ["relu"], 20, 1, **SETTINGS)
     assert grid[["recoverable_lo", "recon_error_hi"]].isna().all().all()
     assert grid["recoverable"].notna().all()
 
 
 def test_grid_is_deterministic():
     args = (["spiral", "swiss_roll"], 4, ["relu", "gelu"], 60, 10)
-    first = run_grid(*args, bias_std=0.2, seed=7)
-    pd.testing.assert_frame_equal(first, run_grid(*args, bias_std=0.2, seed=7))
-    other = run_grid(*args, bias_std=0.2, seed=8)
+    settings = {**SETTINGS, "bias_std": 0.2, "seed": 7}
+    first = run_grid(*args, **settings)
+    pd.testing.assert_frame_equal(first, run_grid(*args, **settings))
+    other = run_grid(*args, **{**settings, "seed": 8})
     assert not first["recon_error"].equals(other["recon_error"])
 
 
 def test_first_matrices_do_not_depend_on_how_many_are_drawn():
-    few, few_bias = random_matrices("spiral", 2, 6, 2, bias_std=1.0, seed=4)
-    many, many_bias = random_matrices("spiral", 2, 6, 50, bias_std=1.0, seed=4)
+    draw = {**DRAW, "bias_std": 1.0, "seed": 4}
+    few, few_bias = random_matrices("spiral", 2, 6, 2, **draw)
+    many, many_bias = random_matrices("spiral", 2, 6, 50, **draw)
     np.testing.assert_array_equal(few, many[:2])
     np.testing.assert_array_equal(few_bias, many_bias[:2])
 
@@ -275,7 +295,7 @@ def test_first_matrices_do_not_depend_on_how_many_are_drawn():
 
 
 def test_examples_layout_and_exact_lossless_panels():
-    frame = examples("spiral", [2, 15], ["relu", "linear", "residual"], 40)
+    frame = examples("spiral", [2, 15], ["relu", "linear", "residual"], 40, **DRAW)
     assert list(frame.columns) == collapse.EXAMPLE_COLUMNS
     assert len(frame) == 40 * (1 + 2 * 3)
     assert frame["z"].isna().all()
@@ -293,10 +313,9 @@ def test_examples_layout_and_exact_lossless_panels():
 
 
 def test_examples_deterministic_and_3d():
-    first = examples("swiss_roll", [3, 10], ["gelu"], 30, bias_std=0.1, seed=2)
-    pd.testing.assert_frame_equal(
-        first, examples("swiss_roll", [3, 10], ["gelu"], 30, bias_std=0.1, seed=2)
-    )
+    draw = {**DRAW, "bias_std": 0.1, "seed": 2}
+    first = examples("swiss_roll", [3, 10], ["gelu"], 30, **draw)
+    pd.testing.assert_frame_equal(first, examples("swiss_roll", [3, 10], ["gelu"], 30, **draw))
     assert first["z"].notna().all()
 
 
@@ -308,6 +327,7 @@ GOOD = {
     "activations": ["relu"],
     "n_points": 10,
     "n_matrices": 2,
+    **SETTINGS,
 }
 
 
@@ -358,5 +378,85 @@ def test_run_grid_rejects_bad_input(change, message):
 )
 def test_examples_rejects_bad_input(change, message):
     good = {"manifold": "spiral", "embed_dims": [2, 5], "activations": ["relu"], "n_points": 10}
+    good.update(DRAW)
     with pytest.raises(ValueError, match=message):
         examples(**{**good, **change})
+
+
+# --- the config object and the whole experiment ---------------------------------------------------
+
+
+def _collapse_section() -> dict:
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["collapse"]
+
+
+def test_config_object_carries_every_key_of_the_real_config():
+    section = _collapse_section()
+    config = CollapseConfig.from_config(section)
+    assert {field.name for field in dataclasses.fields(config)} == set(section)
+    for key, value in section.items():
+        expected = tuple(value) if isinstance(value, list) else value
+        assert getattr(config, key) == expected, key
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1  # type: ignore[misc]
+
+
+def test_config_object_has_no_defaults_and_matches_the_schema():
+    for field in dataclasses.fields(CollapseConfig):
+        assert field.default is dataclasses.MISSING, field.name
+        assert field.default_factory is dataclasses.MISSING, field.name
+    with open(ROOT / "workflow" / "schemas" / "config.schema.yaml", encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)["properties"]["collapse"]
+    names = {field.name for field in dataclasses.fields(CollapseConfig)}
+    assert set(schema["required"]) == names == set(schema["properties"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"drop": "seed"}, r"missing keys \['seed'\], unknown keys \[\]"),
+        ({"add": "n_pointz"}, r"missing keys \[\], unknown keys \['n_pointz'\]"),
+    ],
+)
+def test_config_object_rejects_missing_and_unknown_keys(change, message):
+    section = _collapse_section()
+    section.pop(change.get("drop"), None)
+    if "add" in change:
+        section[change["add"]] = 1
+    with pytest.raises(ValueError, match=message):
+        CollapseConfig.from_config(section)
+
+
+def test_run_experiment_makes_the_three_tables():
+    section = {
+        **_collapse_section(),
+        "manifolds": ["spiral", "swiss_roll"],
+        "max_embed_dim": 4,
+        "activations": ["relu", "residual"],
+        "blocks": ["preact_block"],
+        "n_points": 30,
+        "n_matrices": 3,
+        "example_dims": [2, 4],
+        "example_points": 20,
+    }
+    config = CollapseConfig.from_config(section)
+    survival, blocks, panels = run_experiment(config)
+    direct = run_grid(
+        ["spiral", "swiss_roll"],
+        4,
+        ["relu", "residual"],
+        30,
+        3,
+        config.distribution,
+        config.bias_std,
+        config.rank_tol,
+        config.seed,
+    )
+    pd.testing.assert_frame_equal(survival, direct)
+    assert list(blocks.columns) == BLOCK_COLUMNS
+    assert len(blocks) == 3 + 2  # n = 2..4 for the spiral, 3..4 for the swiss roll
+    # the panels skip embedding dimensions below the manifold's: n = 2 for the swiss roll
+    dims = panels.groupby("manifold")["embed_dim"].unique()
+    assert sorted(dims["spiral"]) == [0, 2, 4]
+    assert sorted(dims["swiss_roll"]) == [0, 4]

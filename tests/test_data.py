@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import inspect
 import io
 import json
 import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT
+import yaml
+from conftest import ROOT, default_config
 from fixtures_data import (
     CIFAR10_LABEL_NAMES,
     CIFAR10_MARKER,
@@ -23,16 +27,19 @@ from fixtures_data import (
 )
 from PIL import Image
 
-from resnet_essence import data
 from resnet_essence.data import (
     CIFAR10_ARCHIVE,
-    CIFAR10_MD5,
+    DATASETS,
     DataError,
+    DataOptions,
     Dataset,
+    cifar10,
+    imagefolder,
     load_cifar10,
     load_dataset,
     load_digits,
     load_imagefolder,
+    loader_options,
     read_dataset,
     save_dataset,
 )
@@ -40,12 +47,26 @@ from resnet_essence.data import (
 N_PER_BATCH = 20
 N_TEST = 20
 
+
+#: config.yaml's ``data:`` section: what the pipeline gives the loaders unless a config changes it.
+DATA_SECTION = default_config()["data"]
+
+
+def configured(dataset: str, **changes: Any) -> dict[str, Any]:
+    """The keywords config.yaml gives ``dataset``'s loader, with ``changes`` laid over them: the
+    loaders have no defaults of their own for what the config sets."""
+    return {**loader_options(DATA_SECTION, dataset), **changes}
+
+
+#: The official archive's checksum, config.yaml's ``data.cifar10_md5``: no fake archive has it.
+OFFICIAL_MD5 = configured("cifar10")["md5"]
+
 # ----------------------------------------------------------------------------------------- digits
 
 
 @pytest.fixture(scope="module")
 def digits() -> Dataset:
-    return load_digits()
+    return load_digits(**configured("digits"))
 
 
 def test_digits_shapes_dtypes_and_classes(digits):
@@ -89,24 +110,24 @@ def test_digits_split_is_stratified(digits):
 
 
 def test_digits_deterministic_and_seeded(digits):
-    again = load_digits()
+    again = load_digits(**configured("digits"))
     np.testing.assert_array_equal(again.x_train, digits.x_train)
     np.testing.assert_array_equal(again.y_test, digits.y_test)
-    other = load_digits(seed=1)
+    other = load_digits(**configured("digits", seed=1))
     assert not np.array_equal(other.y_train, digits.y_train)
-    half = load_digits(test_fraction=0.5)
+    half = load_digits(**configured("digits", test_fraction=0.5))
     assert abs(len(half.x_test) - len(half.x_train)) <= 1
 
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.0, -0.1, 1.5, "0.2", None, True])
 def test_digits_bad_test_fraction(fraction):
     with pytest.raises(DataError, match="test_fraction"):
-        load_digits(test_fraction=fraction)
+        load_digits(**configured("digits", test_fraction=fraction))
 
 
 def test_digits_fraction_too_small_for_stratification():
     with pytest.raises(DataError, match="test_fraction"):
-        load_digits(test_fraction=0.001)
+        load_digits(**configured("digits", test_fraction=0.001))
 
 
 def test_channel_mean_std(digits):
@@ -149,7 +170,7 @@ def cifar_root(tmp_path) -> tuple[Path, str]:
 
 def test_cifar10_official_split_layout_and_labels(cifar_root):
     root, md5 = cifar_root
-    ds = load_cifar10(root, download=False, md5=md5)
+    ds = load_cifar10(root, **configured("cifar10", download=False, md5=md5))
     assert ds.name == "cifar10"
     assert ds.classes == CIFAR10_LABEL_NAMES
     assert ds.x_train.shape == (5 * N_PER_BATCH, 3, 32, 32) and ds.x_train.dtype == np.uint8
@@ -173,7 +194,7 @@ def test_cifar10_official_split_layout_and_labels(cifar_root):
 
 def test_cifar10_validation_split_holds_out_last_tenth_of_train(cifar_root):
     root, md5 = cifar_root
-    ds = load_cifar10(root, download=False, md5=md5, validation_split=True)
+    ds = load_cifar10(root, **configured("cifar10", download=False, md5=md5, validation_split=True))
     x_train, y_train, _, _ = fake_cifar10_arrays(N_PER_BATCH, N_TEST)
     n = 5 * N_PER_BATCH
     assert (len(ds.x_train), len(ds.x_test)) == (n * 9 // 10, n // 10)  # 45k/5k proportions
@@ -187,30 +208,30 @@ def test_cifar10_wrong_md5_names_both_checksums_and_file(cifar_root):
     root, md5 = cifar_root
     expected = "0123456789abcdef0123456789abcdef"
     with pytest.raises(DataError) as info:
-        load_cifar10(root, download=False, md5=expected)
+        load_cifar10(root, **configured("cifar10", download=False, md5=expected))
     message = str(info.value)
     assert expected in message and md5 in message and CIFAR10_ARCHIVE in message
-    # With the default (official) checksum the fake archive is rejected too.
-    with pytest.raises(DataError, match=CIFAR10_MD5):
-        load_cifar10(root, download=False)
+    # With the configured (official) checksum the fake archive is rejected too.
+    with pytest.raises(DataError, match=OFFICIAL_MD5):
+        load_cifar10(root, **configured("cifar10", download=False))
 
 
 @pytest.mark.parametrize("member", ["data_batch_3", "test_batch", "batches.meta"])
 def test_cifar10_missing_member(tmp_path, member):
     md5 = write_fake_cifar10_archive(tmp_path / CIFAR10_ARCHIVE, 2, 2, omit=[member])
     with pytest.raises(DataError, match=f"cifar-10-batches-py/{member}"):
-        load_cifar10(tmp_path, download=False, md5=md5)
+        load_cifar10(tmp_path, **configured("cifar10", download=False, md5=md5))
 
 
 def test_cifar10_not_a_tarball(tmp_path):
     (tmp_path / CIFAR10_ARCHIVE).write_bytes(b"this is not gzip")
     with pytest.raises(DataError, match="not a readable tar.gz"):
-        load_cifar10(tmp_path, download=False, md5=None)
+        load_cifar10(tmp_path, **configured("cifar10", download=False, md5=None))
 
 
 def test_cifar10_missing_without_download(tmp_path):
     with pytest.raises(DataError) as info:
-        load_cifar10(tmp_path, download=False)
+        load_cifar10(tmp_path, **configured("cifar10", download=False))
     assert str(tmp_path / CIFAR10_ARCHIVE) in str(info.value)
     assert "download=False" in str(info.value)
 
@@ -218,12 +239,12 @@ def test_cifar10_missing_without_download(tmp_path):
 def test_cifar10_download_unreachable_leaves_nothing(tmp_path, monkeypatch):
     for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(data, "CIFAR10_URL", "http://127.0.0.1:9/nothing")
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 5.0)
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", "http://127.0.0.1:9/nothing")
+    monkeypatch.setattr(cifar10, "DOWNLOAD_TIMEOUT_S", 5.0)
     root = tmp_path / "root"
     root.mkdir()
     with pytest.raises(DataError) as info:
-        load_cifar10(root)
+        load_cifar10(root, **configured("cifar10"))
     message = str(info.value)
     assert str(root / CIFAR10_ARCHIVE) in message
     assert "127.0.0.1:9" in message and "failed" in message
@@ -237,7 +258,7 @@ def test_cifar10_download_error_reason_reported(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     with pytest.raises(DataError, match="no network here"):
-        load_cifar10(tmp_path)
+        load_cifar10(tmp_path, **configured("cifar10"))
     assert os.listdir(tmp_path) == []
 
 
@@ -250,7 +271,7 @@ def test_cifar10_download_interrupted_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Broken(b"x" * 100))
     with pytest.raises(DataError, match="connection reset mid-way"):
-        load_cifar10(tmp_path)
+        load_cifar10(tmp_path, **configured("cifar10"))
     assert os.listdir(tmp_path) == []
 
 
@@ -260,15 +281,16 @@ def test_cifar10_download_success_and_bad_checksum(tmp_path, monkeypatch):
     payload = source.read_bytes()
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: io.BytesIO(payload))
     root = tmp_path / "root"
-    ds = load_cifar10(root, md5=md5)
+    ds = load_cifar10(root, **configured("cifar10", md5=md5))
     assert (len(ds.x_train), len(ds.x_test)) == (10, 3)
     assert os.listdir(root) == [CIFAR10_ARCHIVE]
     assert (root / CIFAR10_ARCHIVE).read_bytes() == payload
 
     bad_root = tmp_path / "bad"
     with pytest.raises(DataError) as info:
-        load_cifar10(bad_root)  # default, official checksum: the payload does not match
-    assert CIFAR10_MD5 in str(info.value) and md5 in str(info.value)
+        # the configured, official checksum: the payload does not match
+        load_cifar10(bad_root, **configured("cifar10"))
+    assert OFFICIAL_MD5 in str(info.value) and md5 in str(info.value)
     assert os.listdir(bad_root) == []
 
 
@@ -278,7 +300,7 @@ def test_cifar10_download_success_and_bad_checksum(tmp_path, monkeypatch):
 def test_imagefolder_happy_path(tmp_path):
     root = write_fake_imagefolder(tmp_path / "imgs", classes=("zebra", "cat"), n_train=3, n_test=2)
     (root / "train" / "cat" / "notes.txt").write_text("not an image")
-    ds = load_imagefolder(root)
+    ds = load_imagefolder(root, **configured("imagefolder"))
     assert ds.name == "imagefolder"
     assert ds.classes == ["cat", "zebra"]  # sorted, not in creation order
     assert ds.x_train.shape == (6, 3, 8, 8) and ds.x_train.dtype == np.uint8
@@ -290,17 +312,17 @@ def test_imagefolder_happy_path(tmp_path):
     np.testing.assert_array_equal(ds.x_train[5], fake_image_array(0, 2).transpose(2, 0, 1))
     np.testing.assert_array_equal(ds.x_test[3], fake_image_array(0, 101).transpose(2, 0, 1))
     assert ds.x_train[0, 0, 1, 2] == 255 and ds.x_train[0, 0, 2, 1] != 255
-    again = load_imagefolder(root)
+    again = load_imagefolder(root, **configured("imagefolder"))
     np.testing.assert_array_equal(again.x_train, ds.x_train)
 
 
 def test_imagefolder_grayscale_and_extensions(tmp_path):
     root = write_fake_imagefolder(tmp_path / "g", ("a", "b"), 2, 1, size=6, grayscale=True)
     Image.fromarray(fake_image_array(0, 7, 6, 1)[:, :, 0]).save(root / "train" / "a" / "z.JPEG")
-    ds = load_imagefolder(root, grayscale=True)
+    ds = load_imagefolder(root, **configured("imagefolder", grayscale=True))
     assert ds.x_train.shape == (5, 1, 6, 6) and ds.channels == 1
     np.testing.assert_array_equal(ds.x_train[0, 0], fake_image_array(0, 0, 6, 1)[:, :, 0])
-    rgb = load_imagefolder(root)
+    rgb = load_imagefolder(root, **configured("imagefolder"))
     assert rgb.x_train.shape == (5, 3, 6, 6)
     np.testing.assert_array_equal(rgb.x_train[1, 0], rgb.x_train[1, 2])  # gray to RGB
 
@@ -309,8 +331,8 @@ def test_imagefolder_resizes_when_image_size_given(tmp_path):
     root = write_fake_imagefolder(tmp_path / "r", ("a", "b"), 2, 1, size=8)
     Image.new("RGB", (12, 5), (9, 9, 9)).save(root / "test" / "b" / "odd.png")
     with pytest.raises(DataError, match="odd.png"):
-        load_imagefolder(root)
-    ds = load_imagefolder(root, image_size=4)
+        load_imagefolder(root, **configured("imagefolder"))
+    ds = load_imagefolder(root, **configured("imagefolder", image_size=4))
     assert ds.x_train.shape == (4, 3, 4, 4) and ds.x_test.shape == (3, 3, 4, 4)
     assert ds.image_size == 4
 
@@ -324,7 +346,7 @@ def test_imagefolder_missing_split_dir(tmp_path, split):
         directory.rmdir()
     (root / split).rmdir()
     with pytest.raises(DataError, match=f"{split} directory .*{split}"):
-        load_imagefolder(root)
+        load_imagefolder(root, **configured("imagefolder"))
 
 
 @pytest.mark.parametrize("split, other", [("train", "test"), ("test", "train")])
@@ -334,7 +356,7 @@ def test_imagefolder_class_only_in_one_split(tmp_path, split, other):
     extra.mkdir()
     Image.fromarray(fake_image_array(0, 0)).save(extra / "x.png")
     with pytest.raises(DataError, match=f"'extra'.*missing from .*{other}"):
-        load_imagefolder(root)
+        load_imagefolder(root, **configured("imagefolder"))
 
 
 def test_imagefolder_empty_class_dir(tmp_path):
@@ -343,28 +365,28 @@ def test_imagefolder_empty_class_dir(tmp_path):
         file.unlink()
     (root / "test" / "b" / "readme.txt").write_text("no images here")
     with pytest.raises(DataError, match=r"test/b holds no"):
-        load_imagefolder(root)
+        load_imagefolder(root, **configured("imagefolder"))
 
 
 def test_imagefolder_no_classes(tmp_path):
     (tmp_path / "train").mkdir()
     (tmp_path / "test").mkdir()
     with pytest.raises(DataError, match="no class directories"):
-        load_imagefolder(tmp_path)
+        load_imagefolder(tmp_path, **configured("imagefolder"))
 
 
 def test_imagefolder_unreadable_image(tmp_path):
     root = write_fake_imagefolder(tmp_path / "u", ("a", "b"), 2, 1)
     (root / "train" / "b" / "broken.png").write_bytes(b"not a png at all")
     with pytest.raises(DataError, match="cannot read image .*broken.png"):
-        load_imagefolder(root)
+        load_imagefolder(root, **configured("imagefolder"))
 
 
 @pytest.mark.parametrize("size", [0, -3, 2.5, True])
 def test_imagefolder_bad_image_size(tmp_path, size):
     root = write_fake_imagefolder(tmp_path / "s", ("a",), 1, 1)
     with pytest.raises(DataError, match="image_size"):
-        load_imagefolder(root, image_size=size)
+        load_imagefolder(root, **configured("imagefolder", image_size=size))
 
 
 # ------------------------------------------------------------------------------ per-class subsets
@@ -388,8 +410,9 @@ def subset_folder(tmp_path_factory) -> Path:
 
 
 def test_imagefolder_subset_balanced_seeded_and_in_full_order(subset_folder):
-    full = load_imagefolder(subset_folder)
-    ds = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=7)
+    full = load_imagefolder(subset_folder, **configured("imagefolder"))
+    options = configured("imagefolder", train_per_class=2, test_per_class=3, subset_seed=7)
+    ds = load_imagefolder(subset_folder, **options)
     np.testing.assert_array_equal(np.bincount(ds.y_train), [2, 2, 2])
     np.testing.assert_array_equal(np.bincount(ds.y_test), [3, 3, 3])
     picked = _positions(ds.x_train, ds.y_train, full.x_train, full.y_train)
@@ -397,23 +420,26 @@ def test_imagefolder_subset_balanced_seeded_and_in_full_order(subset_folder):
     picked_test = _positions(ds.x_test, ds.y_test, full.x_test, full.y_test)
     assert picked_test == sorted(picked_test)
 
-    again = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=7)
+    again = load_imagefolder(subset_folder, **options)
     np.testing.assert_array_equal(again.x_train, ds.x_train)
     np.testing.assert_array_equal(again.x_test, ds.x_test)
-    other = load_imagefolder(subset_folder, train_per_class=2, test_per_class=3, subset_seed=8)
+    other = load_imagefolder(subset_folder, **{**options, "subset_seed": 8})
     assert _positions(other.x_train, other.y_train, full.x_train, full.y_train) != picked
     # For one seed a smaller subset is part of a larger one.
-    larger = load_imagefolder(subset_folder, train_per_class=4, subset_seed=7)
+    larger = load_imagefolder(
+        subset_folder, **configured("imagefolder", train_per_class=4, subset_seed=7)
+    )
     bigger = _positions(larger.x_train, larger.y_train, full.x_train, full.y_train)
     assert set(picked) < set(bigger)
     assert len(larger.x_test) == len(full.x_test)  # test_per_class=None keeps the whole split
 
 
 def test_imagefolder_subset_ignores_listing_order(subset_folder, monkeypatch):
-    ds = load_imagefolder(subset_folder, train_per_class=3, test_per_class=2, subset_seed=1)
+    options = configured("imagefolder", train_per_class=3, test_per_class=2, subset_seed=1)
+    ds = load_imagefolder(subset_folder, **options)
     original = Path.iterdir
     monkeypatch.setattr(Path, "iterdir", lambda self: iter(sorted(original(self), reverse=True)))
-    shuffled = load_imagefolder(subset_folder, train_per_class=3, test_per_class=2, subset_seed=1)
+    shuffled = load_imagefolder(subset_folder, **options)
     np.testing.assert_array_equal(shuffled.x_train, ds.x_train)
     np.testing.assert_array_equal(shuffled.x_test, ds.x_test)
     np.testing.assert_array_equal(shuffled.y_train, ds.y_train)
@@ -421,18 +447,22 @@ def test_imagefolder_subset_ignores_listing_order(subset_folder, monkeypatch):
 
 def test_imagefolder_subset_decodes_only_chosen_files(subset_folder, monkeypatch):
     read = []
-    original = data._ImageReader.read
+    original = imagefolder._ImageReader.read
 
     def counting(self, file):
         read.append(file)
         return original(self, file)
 
-    monkeypatch.setattr(data._ImageReader, "read", counting)
-    load_imagefolder(subset_folder, train_per_class=1, test_per_class=2)
+    monkeypatch.setattr(imagefolder._ImageReader, "read", counting)
+    load_imagefolder(
+        subset_folder, **configured("imagefolder", train_per_class=1, test_per_class=2)
+    )
     assert len(read) == 3 * 1 + 3 * 2
     read.clear()
     with pytest.raises(DataError, match="data.test_per_class"):
-        load_imagefolder(subset_folder, train_per_class=1, test_per_class=5)
+        load_imagefolder(
+            subset_folder, **configured("imagefolder", train_per_class=1, test_per_class=5)
+        )
     assert read == []  # both splits are checked before any image is decoded
 
 
@@ -441,36 +471,44 @@ def test_imagefolder_subset_decodes_only_chosen_files(subset_folder, monkeypatch
 def test_subset_refuses_bad_counts_by_key(subset_folder, cifar_root, split, value):
     key = f"data.{split}_per_class"
     with pytest.raises(DataError, match=key) as info:
-        load_imagefolder(subset_folder, **{f"{split}_per_class": value})
+        load_imagefolder(
+            subset_folder, **configured("imagefolder", **{f"{split}_per_class": value})
+        )
     assert repr(value) in str(info.value)
     root, md5 = cifar_root
     with pytest.raises(DataError, match=key):
-        load_cifar10(root, download=False, md5=md5, **{f"{split}_per_class": value})
+        load_cifar10(
+            root, **configured("cifar10", download=False, md5=md5, **{f"{split}_per_class": value})
+        )
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, None, True])
 def test_subset_refuses_bad_seed(subset_folder, seed):
     with pytest.raises(DataError, match="data.subset_seed"):
-        load_imagefolder(subset_folder, train_per_class=1, subset_seed=seed)
+        load_imagefolder(
+            subset_folder, **configured("imagefolder", train_per_class=1, subset_seed=seed)
+        )
 
 
 def test_imagefolder_subset_too_many_names_the_short_class(tmp_path):
     root = write_fake_imagefolder(tmp_path / "short", ("ant", "bee", "cow"), n_train=4, n_test=2)
     (root / "train" / "bee" / "img_000.png").unlink()
     (root / "test" / "cow" / "img_001.png").unlink()
-    assert len(load_imagefolder(root, train_per_class=3, test_per_class=1).x_train) == 9
+    fits = load_imagefolder(root, **configured("imagefolder", train_per_class=3, test_per_class=1))
+    assert len(fits.x_train) == 9
     with pytest.raises(DataError) as info:
-        load_imagefolder(root, train_per_class=4)
+        load_imagefolder(root, **configured("imagefolder", train_per_class=4))
     message = str(info.value)
     assert "data.train_per_class=4" in message and "'bee' holds 3" in message
     assert "'ant'" not in message and str(root / "train") in message
     with pytest.raises(DataError, match=r"data.test_per_class=2 .*'cow' holds 1"):
-        load_imagefolder(root, test_per_class=2)
+        load_imagefolder(root, **configured("imagefolder", test_per_class=2))
 
 
 def test_cifar10_subset_balanced_seeded_in_archive_order(cifar_root):
     root, md5 = cifar_root  # 10 train and 2 test images per class
-    ds = load_cifar10(root, download=False, md5=md5, train_per_class=3, test_per_class=1)
+    options = configured("cifar10", download=False, md5=md5, train_per_class=3, test_per_class=1)
+    ds = load_cifar10(root, **options)
     # The fake images' base pixel value is their archive index (train k, test 1000 + j).
     train_idx = ds.x_train[:, 0, 0, 0].astype(int)
     test_idx = ds.x_test[:, 0, 0, 0].astype(int)
@@ -481,12 +519,10 @@ def test_cifar10_subset_balanced_seeded_in_archive_order(cifar_root):
     np.testing.assert_array_equal(ds.x_train, x_train[train_idx])
     np.testing.assert_array_equal(ds.y_test, y_test[test_idx])
 
-    again = load_cifar10(root, download=False, md5=md5, train_per_class=3, test_per_class=1)
+    again = load_cifar10(root, **options)
     np.testing.assert_array_equal(again.x_train, ds.x_train)
     np.testing.assert_array_equal(again.x_test, ds.x_test)
-    other = load_cifar10(
-        root, download=False, md5=md5, train_per_class=3, test_per_class=1, subset_seed=1
-    )
+    other = load_cifar10(root, **{**options, "subset_seed": 1})
     assert not np.array_equal(other.x_train[:, 0, 0, 0], train_idx)
     assert ds.subset == {
         "train_per_class": 3,
@@ -498,33 +534,34 @@ def test_cifar10_subset_balanced_seeded_in_archive_order(cifar_root):
         "n_test": 10,
     }
     with pytest.raises(DataError, match=r"data.train_per_class=11 .*'airplane' holds 10"):
-        load_cifar10(root, download=False, md5=md5, train_per_class=11)
+        load_cifar10(root, **configured("cifar10", download=False, md5=md5, train_per_class=11))
 
 
 def test_cifar10_subset_drawn_from_validation_split(cifar_root):
     root, md5 = cifar_root  # validation split: first 90 train images, last 10 held out
-    ds = load_cifar10(
-        root, download=False, md5=md5, validation_split=True, train_per_class=4, test_per_class=1
-    )
+    options = configured("cifar10", download=False, md5=md5, validation_split=True)
+    ds = load_cifar10(root, **{**options, "train_per_class": 4, "test_per_class": 1})
     train_idx = ds.x_train[:, 0, 0, 0].astype(int)
     test_idx = ds.x_test[:, 0, 0, 0].astype(int)
     assert len(train_idx) == 40 and train_idx.max() < 90
     np.testing.assert_array_equal(test_idx, np.arange(90, 100))  # the held-out images
     assert (ds.subset["n_train_available"], ds.subset["n_test_available"]) == (90, 10)
     with pytest.raises(DataError) as info:
-        load_cifar10(root, download=False, md5=md5, validation_split=True, test_per_class=2)
+        load_cifar10(root, **{**options, "test_per_class": 2})
     message = str(info.value)
     assert "data.test_per_class=2" in message and "'airplane' holds 1" in message
     assert "validation" in message
 
 
 def test_digits_subset(digits):
-    ds = load_digits(train_per_class=5, test_per_class=3, subset_seed=2)
+    ds = load_digits(**configured("digits", train_per_class=5, test_per_class=3, subset_seed=2))
     np.testing.assert_array_equal(np.bincount(ds.y_train), [5] * 10)
     np.testing.assert_array_equal(np.bincount(ds.y_test), [3] * 10)
-    again = load_dataset("digits", train_per_class=5, test_per_class=3, subset_seed=2)
+    again = load_dataset(
+        "digits", **configured("digits", train_per_class=5, test_per_class=3, subset_seed=2)
+    )
     np.testing.assert_array_equal(again.x_train, ds.x_train)
-    other = load_digits(train_per_class=5, test_per_class=3, subset_seed=3)
+    other = load_digits(**configured("digits", train_per_class=5, test_per_class=3, subset_seed=3))
     assert not np.array_equal(other.x_train, ds.x_train)
     assert ds.subset["n_train_available"] == len(digits.x_train)
     assert digits.subset["train_per_class"] is None and digits.subset["subset_seed"] == 0
@@ -541,11 +578,12 @@ def _prepare_script():
 
 def test_prepared_json_records_the_subset(tmp_path, subset_folder, cifar_root):
     prepare = _prepare_script().prepare
-    options = {"train_per_class": 2, "test_per_class": 1, "subset_seed": 4}
+    chosen = {"train_per_class": 2, "test_per_class": 1, "subset_seed": 4}
+    options = loader_options({**DATA_SECTION, **chosen}, "imagefolder")  # as the rule does
     prepare("imagefolder", str(subset_folder), options, tmp_path / "i.npz", tmp_path / "i.json")
     info = json.loads((tmp_path / "i.json").read_text())
     assert info["subset"] == {
-        **options,
+        **chosen,
         "n_train_available": 18,
         "n_test_available": 12,
         "n_train": 6,
@@ -556,7 +594,7 @@ def test_prepared_json_records_the_subset(tmp_path, subset_folder, cifar_root):
     assert len(read_dataset(tmp_path / "i.npz").x_train) == 6
 
     root, md5 = cifar_root
-    options = {"download": False, "md5": md5, "test_per_class": 2}
+    options = configured("cifar10", download=False, md5=md5, test_per_class=2)
     prepare("cifar10", str(root), options, tmp_path / "c.npz", tmp_path / "c.json")
     subset = json.loads((tmp_path / "c.json").read_text())["subset"]
     assert subset["train_per_class"] is None and subset["test_per_class"] == 2
@@ -570,10 +608,13 @@ def test_load_dataset_dispatch(tmp_path, cifar_root, digits):
     ds = load_dataset("digits", test_fraction=0.2, seed=0)
     np.testing.assert_array_equal(ds.x_test, digits.x_test)
     root, md5 = cifar_root
-    assert load_dataset("cifar10", root, md5=md5, download=False).num_classes == 10
+    options = configured("cifar10", md5=md5, download=False)
+    assert load_dataset("cifar10", root, **options).num_classes == 10
     folder = write_fake_imagefolder(tmp_path / "f", ("a", "b"), 1, 1)
-    assert load_dataset("imagefolder", folder, image_size=4).image_size == 4
-    subset = load_dataset("imagefolder", folder, train_per_class=1, subset_seed=3).subset
+    options = configured("imagefolder", image_size=4)
+    assert load_dataset("imagefolder", folder, **options).image_size == 4
+    options = configured("imagefolder", train_per_class=1, subset_seed=3)
+    subset = load_dataset("imagefolder", folder, **options).subset
     assert subset["train_per_class"] == 1 and subset["subset_seed"] == 3
 
 
@@ -584,7 +625,63 @@ def test_load_dataset_errors(cifar_root):
     with pytest.raises(DataError, match="data_root"):
         load_dataset("cifar10")
     with pytest.raises(DataError, match="bad options.*colour"):
-        load_dataset("digits", colour=True)
+        load_dataset("digits", **configured("digits"), colour=True)
+    # the loaders take from the config what it sets, with no defaults of their own
+    with pytest.raises(DataError, match=r"bad options \['download'\].*missing a required"):
+        load_dataset("cifar10", cifar_root[0], download=False)
+
+
+# ----------------------------------------------------------------------------- config options
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+def test_loader_options_from_config_yaml(dataset):
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        section = yaml.safe_load(fh)["data"]
+    subset = {key: section[key] for key in ("train_per_class", "test_per_class", "subset_seed")}
+    expected = {
+        "digits": {"test_fraction": section["test_fraction"], "seed": section["split_seed"]},
+        "cifar10": {
+            "download": section["download"],
+            "validation_split": section["validation_split"],
+            "md5": section["cifar10_md5"],
+            **subset,
+        },
+        "imagefolder": {
+            "image_size": section["image_size"],
+            "grayscale": section["grayscale"],
+            **subset,
+        },
+    }[dataset]
+    options = loader_options(section, dataset)
+    # the same keys in the same order: Snakemake records the rule's params, and a change in them
+    # would make it prepare the data again
+    assert list(options.items()) == list(expected.items())
+    assert DataOptions.from_config(section).loader_kwargs(dataset) == options
+    # the config sets exactly what the loader needs: the parameters it has no default for
+    parameters = inspect.signature(DATASETS[dataset]).parameters
+    required = {
+        name
+        for name, parameter in parameters.items()
+        if parameter.default is inspect.Parameter.empty and name != "data_root"
+    }
+    assert set(options) == required
+
+
+def test_data_options_hold_the_whole_section_and_nothing_else():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    keys = schema["properties"]["data"]["properties"]
+    assert [field.name for field in dataclasses.fields(DataOptions)] == list(keys)
+    options = DataOptions.from_config(DATA_SECTION)
+    assert dataclasses.asdict(options) == DATA_SECTION
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.subset_seed = 1
+    with pytest.raises(TypeError, match="cifar10_md5"):
+        DataOptions.from_config({k: v for k, v in DATA_SECTION.items() if k != "cifar10_md5"})
+    changed = loader_options({**DATA_SECTION, "subset_seed": 5, "grayscale": True}, "imagefolder")
+    assert (changed["subset_seed"], changed["grayscale"]) == (5, True)
+    with pytest.raises(DataError, match="unknown dataset 'mnist'.*cifar10, digits, imagefolder"):
+        loader_options(DATA_SECTION, "mnist")
 
 
 # ------------------------------------------------------------------------------------ save & read
@@ -606,7 +703,7 @@ def test_save_read_round_trip(tmp_path, digits):
     _assert_same(back, digits)
     assert back.mean == pytest.approx(digits.mean)
     folder = write_fake_imagefolder(tmp_path / "f", ("dog", "cat"), 2, 1)
-    images = load_imagefolder(folder)
+    images = load_imagefolder(folder, **configured("imagefolder"))
     save_dataset(images, tmp_path / "images.data")  # the exact name is kept, no ".npz" added
     _assert_same(read_dataset(tmp_path / "images.data"), images)
 

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -58,3 +59,15 @@ def library_for_jobs(src: str) -> None:
     """
     paths = [src, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def rule_script(namespace: dict, body: Callable[[Any], None], name: str) -> None:
+    """How every rule script ends: under Snakemake, log to the rule's log and run ``body`` with
+    the ``snakemake`` object (bad input: one line and exit status 2, ``run_main``); run from a
+    shell, say how to run it instead (``guard_shell``)."""
+    smk = namespace.get("snakemake")
+    if smk is not None:
+        setup_logging(smk.log[0] if smk.log else None)
+        run_main(lambda: body(smk), name)
+    elif namespace.get("__name__") == "__main__":
+        guard_shell(namespace.get("__doc__"))

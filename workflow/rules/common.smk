@@ -9,6 +9,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
 from resnet_essence.config import check, coerce, validate
+from resnet_essence.data import loader_options
 from resnet_essence.scripting import library_for_jobs
 
 library_for_jobs(SRC)
@@ -98,23 +99,10 @@ def bottleneck_runs(pattern):
 
 def data_options(dataset):
     """Options of the chosen loader, from the ``data:`` section."""
-    data = config["data"]
-    subset = {
-        key: data[key] for key in ("train_per_class", "test_per_class", "subset_seed")
-    }
-    if dataset == "digits":
-        return {"test_fraction": data["test_fraction"], "seed": data["split_seed"]}
-    if dataset == "cifar10":
-        return {
-            "download": data["download"],
-            "validation_split": data["validation_split"],
-            "md5": data["cifar10_md5"],
-            **subset,
-        }
-    return {"image_size": data["image_size"], "grayscale": data["grayscale"], **subset}
+    return loader_options(config["data"], dataset)
 
 
-# the width sweep's trained nets: residual and pre-activation nets only (workflow/rules/probes.smk)
+# the width sweep's trained nets: residual and pre-activation nets only (workflow/rules/width.smk)
 WIDTH_ARCHS = [arch for arch in config["archs"] if arch != "plain"]
 
 

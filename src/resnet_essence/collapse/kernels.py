@@ -1,10 +1,10 @@
-"""Numerical kernels of the collapse experiment (collapse.py): what makes its grid fast.
+"""Numerical kernels of the collapse experiment: what makes its grid fast.
 
 The elementwise activations write their value and slope into buffers the caller supplies (the
 grid evaluates them some 20 000 times on arrays of about a megabyte; fresh temporaries of that
 size cost page faults that made the whole grid several times slower); the rank test decides
 most points from closed-form eigenvalue bounds of the Jacobian's Gram matrix; a workspace keeps
-the buffers between chunks. collapse.py holds the experiment itself.
+the buffers between chunks. The other modules of the package hold the experiment itself.
 """
 
 from __future__ import annotations
