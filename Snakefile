@@ -13,7 +13,7 @@ include: "workflow/rules/collapse.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/gradstats.smk"
-include: "workflow/rules/probes.smk"
+include: "workflow/rules/width.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 

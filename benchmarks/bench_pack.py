@@ -129,7 +129,8 @@ def bench(args) -> dict:
     seeds = list(range(args.seeds))
     results = []
     for arch, depth in [(a, d) for a in args.archs for d in args.depths]:
-        spec = NetSpec(arch, depth, 10, args.channels, args.width)
+        model = yaml.safe_load((ROOT / "config.yaml").read_text())["model"]
+        spec = NetSpec.from_config({**model, "width": args.width}, arch, depth, 10, args.channels)
         row = {"net": f"{arch}-{depth}", "seeds": len(seeds)}
         for precision in args.precisions:
             cfgs = [_recipe(s, precision, args.batch) for s in seeds]

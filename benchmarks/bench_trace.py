@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from bench_train import (
     ROOT,
     add_common_arguments,
@@ -106,7 +107,8 @@ def measure(
     arch: str, depth: int, data: dict[str, torch.Tensor], device: torch.device, args
 ) -> dict[str, Any]:
     """One row: trace off against trace every ``k`` steps on one network."""
-    spec = NetSpec(arch, depth, in_channels=args.channels, width=args.width)
+    model = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["model"]
+    spec = NetSpec.from_config({**model, "width": args.width}, arch, depth, 10, args.channels)
     off_cfg = train_config(args, 0)
     on_cfg = dataclasses.replace(off_cfg, trace_every=args.trace_every)
     trainer = Trainer(spec, off_cfg, data, device, compile_model=args.compile)

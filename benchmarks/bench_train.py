@@ -249,7 +249,8 @@ def measure(
     arch: str, depth: int, data: dict[str, torch.Tensor], device: torch.device, args
 ) -> dict[str, Any]:
     """One row of the table: both loops on one network, the same warm-up and timed steps."""
-    spec = NetSpec(arch, depth, in_channels=args.channels, width=args.width)
+    model = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["model"]
+    spec = NetSpec.from_config({**model, "width": args.width}, arch, depth, 10, args.channels)
     cfg = train_config(args)
     trainer = Trainer(spec, cfg, data, device, compile_model=args.compile)
     loops = {

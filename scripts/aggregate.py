@@ -9,91 +9,57 @@ import pandas as pd
 
 from resnet_essence import aggregate as agg
 from resnet_essence.files import read_json, verify, write_csv
-from resnet_essence.scripting import guard_shell, run_main, setup_logging
+from resnet_essence.scripting import rule_script
+from resnet_essence.tables import read_table
 
 log = logging.getLogger("aggregate")
 
 
-def read_checked(path, summary: dict, name: str) -> pd.DataFrame:
-    """A run's CSV file, after checking it is the one its train job recorded."""
-    verify(path, summary.get("files", {}).get(name), "train")
-    return pd.read_csv(path)
+def run_files(summary_paths, paths, name: str, table: str):
+    """(summaries, a run's table each): each file checked against the record its train job
+    wrote in the summary, then against its contract."""
+    summaries = [read_json(path) for path in summary_paths]
+    frames = []
+    for path, summary in zip(paths, summaries, strict=True):
+        verify(path, summary.get("files", {}).get(name), "train")
+        frames.append(read_table(path, table))
+    return summaries, frames
 
 
-def _with_ids(frame: pd.DataFrame, summary: dict, keys=agg.RUN_KEYS) -> pd.DataFrame:
-    ids = {key: summary[key] for key in keys}
-    return frame.assign(**ids)[[*keys, *frame.columns]]
+def concat(paths, table: str) -> pd.DataFrame:
+    return pd.concat([read_table(p, table) for p in paths], ignore_index=True)
 
 
-def bottleneck_tables(summaries, metrics) -> dict[str, pd.DataFrame]:
-    summary_dicts = [read_json(path) for path in summaries]
-    keys = agg.BOTTLENECK_KEYS
-    frames = [
-        _with_ids(read_checked(p, s, "metrics"), s, keys)
-        for p, s in zip(metrics, summary_dicts, strict=True)
-    ]
-    runs = agg.run_table(summary_dicts, frames, keys)
-    return {"bottleneck_runs": runs, "bottleneck": agg.final_table(runs, keys[:-1])}
-
-
-def aggregate(summaries, metrics, traces, layers, shattering, probes, bottleneck, outputs) -> None:
-    summary_dicts = [read_json(path) for path in summaries]
-    metric_frames = [
-        _with_ids(read_checked(p, s, "metrics"), s)
-        for p, s in zip(metrics, summary_dicts, strict=True)
-    ]
-    epochs = pd.concat(metric_frames, ignore_index=True)
-    trace = pd.concat(
-        [
-            _with_ids(read_checked(p, s, "trace"), s)
-            for p, s in zip(traces, summary_dicts, strict=True)
-        ]
+def aggregate(inputs, outputs) -> None:
+    summaries, metrics = run_files(inputs["summaries"], inputs["metrics"], "metrics", "metrics")
+    _, traces = run_files(inputs["summaries"], inputs["traces"], "trace", "run_trace")
+    bottleneck = run_files(
+        inputs["bottleneck_summaries"], inputs["bottleneck_metrics"], "metrics", "metrics"
     )
-    layer_frame = pd.concat([pd.read_csv(p) for p in layers], ignore_index=True)
-    shatter_frame = pd.concat([pd.read_csv(p) for p in shattering], ignore_index=True)
-    probe_frame = pd.concat([pd.read_csv(p) for p in probes], ignore_index=True)
-    runs = agg.run_table(summary_dicts, metric_frames)
-    net_runs = agg.network_runs(layer_frame, shatter_frame, probe_frame)
-    tables = {
-        "runs": runs,
-        "epochs": epochs,
-        "final": agg.final_table(runs),
-        "curves": agg.curve_table(epochs, runs),
-        "layers": agg.layer_table(layer_frame),
-        "network_runs": net_runs,
-        "networks": agg.network_table(net_runs),
-        "shattering": agg.shattering_table(shatter_frame),
-        "probes": agg.probe_table(probe_frame),
-        "trace": agg.trace_table(trace),
-        **bottleneck_tables(*bottleneck),
-    }
+    tables = agg.all_tables(
+        summaries,
+        metrics,
+        traces,
+        concat(inputs["layers"], "layer_statistics"),
+        concat(inputs["shattering"], "shattering_run"),
+        concat(inputs["probes"], "probes_run"),
+        *bottleneck,
+    )
     for name, frame in tables.items():
         write_csv(outputs[name], frame)
         log.info("wrote %s (%d rows)", outputs[name], len(frame))
-    diverged = runs[runs["status"] != "completed"]
-    if len(diverged):
+    runs = tables["runs"]
+    unfinished = runs[runs["status"] != "completed"]
+    if len(unfinished):
         log.warning(
             "%d run(s) did not complete: %s",
-            len(diverged),
-            diverged[agg.RUN_KEYS + ["status"]].to_dict("records"),
+            len(unfinished),
+            unfinished[[*agg.RUN_KEYS, "status"]].to_dict("records"),
         )
 
 
-if "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    i = snakemake.input
-    run_main(
-        lambda: aggregate(
-            i.summaries,
-            i.metrics,
-            i.traces,
-            i.layers,
-            i.shattering,
-            i.probes,
-            (i.bottleneck_summaries, i.bottleneck_metrics),
-            dict(snakemake.output.items()),
-        ),
-        "aggregate",
-    )
-elif __name__ == "__main__":
-    guard_shell(__doc__)
+def main(smk) -> None:
+    aggregate(dict(smk.input.items()), dict(smk.output.items()))
+
+
+rule_script(globals(), main, "aggregate")

@@ -11,8 +11,8 @@ import pandas as pd
 
 from resnet_essence import plotting
 from resnet_essence.files import atomic_path
-from resnet_essence.papers import paper_table
-from resnet_essence.scripting import guard_shell, run_main, setup_logging
+from resnet_essence.scripting import rule_script
+from resnet_essence.tables import read_table
 
 log = logging.getLogger("figure")
 
@@ -23,16 +23,13 @@ def save(fig, path) -> None:
 
 
 def read_tables(inputs) -> dict[str, pd.DataFrame]:
-    tables = {Path(path).stem: pd.read_csv(path) for path in inputs["tables"]}
-    if tables["bottleneck"].empty:
-        tables.pop("bottleneck")
+    tables = {Path(path).stem: read_table(path, Path(path).stem) for path in inputs["tables"]}
     for name in ("survival", "blocks", "examples"):
-        tables[name] = pd.read_csv(inputs[name])
-    if inputs["width_sweep"]:
-        tables["width_sweep"] = pd.concat(pd.read_csv(p) for p in inputs["width_sweep"])
-    if (tables["final"]["dataset"] == "cifar10").any():
-        tables["paper"] = paper_table()
-    return tables
+        tables[name] = read_table(inputs[name], name)
+    sweeps = [read_table(p, "width_sweep") for p in inputs["width_sweep"]]
+    if sweeps:
+        tables["width_sweep"] = pd.concat(sweeps, ignore_index=True)
+    return plotting.figure_tables(tables)
 
 
 def figure(inputs, outputs) -> None:
@@ -52,9 +49,9 @@ def panels(inputs, outputs) -> None:
     log.info("wrote %d panels", len(outputs))
 
 
-if "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    draw = figure if snakemake.rule == "figure" else panels
-    run_main(lambda: draw(dict(snakemake.input.items()), dict(snakemake.output.items())), "figure")
-elif __name__ == "__main__":
-    guard_shell(__doc__)
+def main(smk) -> None:
+    draw = figure if smk.rule == "figure" else panels
+    draw(dict(smk.input.items()), dict(smk.output.items()))
+
+
+rule_script(globals(), main, "figure")

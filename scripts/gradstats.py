@@ -12,10 +12,10 @@ import torch
 
 from resnet_essence.data import read_dataset
 from resnet_essence.files import read_json, verify, write_csv
-from resnet_essence.measure import finite_snapshots, measure_run
+from resnet_essence.measure import measure_run
 from resnet_essence.models import spec_from_dict
-from resnet_essence.scripting import guard_shell, run_main, setup_logging
-from resnet_essence.training import normalised_test_batch
+from resnet_essence.normalise import normalised_test_batch
+from resnet_essence.scripting import rule_script
 
 log = logging.getLogger("gradstats")
 
@@ -37,43 +37,31 @@ def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outpu
     # weights_only: tensors and plain containers only, a tampered file cannot run code
     saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
     spec = spec_from_dict(saved["spec"])
-    snapshots = saved["snapshots"]
-    if summary["status"] != "completed":
-        # a diverged run's final weights are not finite; only the snapshots before it count
-        snapshots = finite_snapshots(snapshots)
-        log.warning(
-            "run %s: measuring only the finite snapshots %s", summary["status"], sorted(snapshots)
-        )
-    tables = measure_run(spec, snapshots, summary["seed"], test_x, test_y, cfg, probes_cfg)
-    ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
+    tables = measure_run(spec, saved["snapshots"], summary, test_x, test_y, cfg, probes_cfg)
     for frame, name in zip(tables, ("layers", "shattering", "probes"), strict=True):
-        for position, (key, value) in enumerate(ids.items()):
-            frame.insert(position, key, value)
         write_csv(outputs[name], frame)
+    epochs = sorted(set(tables[0]["epoch"]))
     log.info(
         "%s-%d seed %d: %d layer rows at epochs %s",
         spec.arch,
         spec.depth,
         summary["seed"],
         len(tables[0]),
-        sorted(set(tables[0]["epoch"])),
+        epochs,
     )
 
 
-if "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    run_main(
-        lambda: measure_all(
-            snakemake.input.data,
-            snakemake.input.info,
-            snakemake.input.snapshots,
-            snakemake.input.summaries,
-            dict(snakemake.params.cfg),
-            dict(snakemake.params.probes),
-            snakemake.threads,
-            dict(snakemake.output.items()),
-        ),
-        "gradstats",
+def main(smk) -> None:
+    measure_all(
+        smk.input.data,
+        smk.input.info,
+        smk.input.snapshots,
+        smk.input.summaries,
+        dict(smk.params.cfg),
+        dict(smk.params.probes),
+        smk.threads,
+        dict(smk.output.items()),
     )
-elif __name__ == "__main__":
-    guard_shell(__doc__)
+
+
+rule_script(globals(), main, "gradstats")

@@ -12,9 +12,9 @@ import torch
 from resnet_essence.data import read_dataset
 from resnet_essence.files import read_json, verify, write_csv
 from resnet_essence.models import spec_from_dict
+from resnet_essence.normalise import normalised_test_batch
 from resnet_essence.probes import trained_width_rows, width_sweep
-from resnet_essence.scripting import guard_shell, run_main, setup_logging
-from resnet_essence.training import normalised_test_batch
+from resnet_essence.scripting import rule_script
 
 log = logging.getLogger("width_sweep")
 
@@ -40,7 +40,7 @@ def sweep(data_path, info_path, params, threads, out, trained=((), ())) -> None:
             params["depth"],
             list(params["widths"]),
             params["inits"],
-            params["norm"],
+            dict(params["model"]),
             x,
             y,
             data.num_classes,
@@ -49,18 +49,15 @@ def sweep(data_path, info_path, params, threads, out, trained=((), ())) -> None:
     write_csv(out, pd.DataFrame(rows).assign(dataset=data.name))
 
 
-if "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    run_main(
-        lambda: sweep(
-            snakemake.input.data,
-            snakemake.input.info,
-            dict(snakemake.params.items()),
-            snakemake.threads,
-            snakemake.output.sweep,
-            (snakemake.input.snapshots, snakemake.input.summaries),
-        ),
-        "width_sweep",
+def main(smk) -> None:
+    sweep(
+        smk.input.data,
+        smk.input.info,
+        dict(smk.params.items()),
+        smk.threads,
+        smk.output.sweep,
+        (smk.input.snapshots, smk.input.summaries),
     )
-elif __name__ == "__main__":
-    guard_shell(__doc__)
+
+
+rule_script(globals(), main, "width_sweep")

@@ -30,6 +30,25 @@ def recipe(seed: int = 0, **overrides):
     return TrainConfig.from_config({**default_config()["train"], **overrides}, seed=seed)
 
 
+def net_spec(arch: str, depth: int, num_classes: int = 10, in_channels: int = 3, **model):
+    """A 6n+2 net as the pipeline builds one: config.yaml's ``model:`` section with the test's
+    ``model`` changes (the classes and channels are the test's data's)."""
+    from resnet_essence.models import NetSpec
+
+    section = {**default_config()["model"], **model}
+    return NetSpec.from_config(section, arch, depth, num_classes, in_channels)
+
+
+def bottleneck_spec(
+    variant: str, width: int, num_classes: int = 10, in_channels: int = 3, **changes
+):
+    """A MobileNetV2-style net from config.yaml's ``bottleneck:`` section, with changes."""
+    from resnet_essence.bottleneck import BottleneckSpec
+
+    section = {**default_config()["bottleneck"], **changes}
+    return BottleneckSpec.from_config(section, variant, width, num_classes, in_channels)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)

@@ -24,7 +24,8 @@ TINY += ["--repeats", "2", "--images", "64", "--batch-size", "16", "--threads", 
 def bench():
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        yield {name: importlib.import_module(name) for name in ("bench_train", "bench_trace")}
+        names = ("bench_train", "bench_trace", "bench_pack", "bench_runs")
+        yield {name: importlib.import_module(name) for name in names}
     finally:
         sys.path.remove(str(BENCHMARKS))
 
@@ -96,3 +97,33 @@ def test_bench_trace_digits_like_defaults(bench, tmp_path):
     settings = result["settings"]
     assert (settings["channels"], settings["crop_padding"], settings["flip"]) == (1, 1, False)
     assert settings["batch_size"] == 32 and settings["run_steps_per_epoch"] == 45
+
+
+def test_bench_pack_writes_results(bench, tmp_path):
+    out = tmp_path / "pack.json"
+    bench["bench_pack"].main(
+        ["--depths", "8", "--width", "4", "--seeds", "2", "--steps", "1", "--repeats", "2"]
+        + ["--train", "64", "--test", "32", "--out", str(out)]
+    )
+    result = json.loads(out.read_text())
+    row = result["results"][0]
+    assert row["net"] == "residual-8" and row["seeds"] == 2
+    for precision in ("fp32", "bf16"):
+        assert _positive(row[precision]["packed_speedup"])
+        assert _positive(row[precision]["alone_images_per_s"])
+    assert _positive(row["bf16_speedup_alone"])
+    assert all(_positive(v) for v in row["epoch_costs_s"].values())
+
+
+def test_bench_runs_sets_two_runs_side_by_side(bench, tmp_path, capsys):
+    import os
+
+    for name, seconds in (("before", 20.0), ("after", 10.0)):
+        for rule, end in (("train", 1000.0), ("figure", 1001.0)):
+            path = tmp_path / name / "results" / "benchmarks" / rule / f"{rule}.tsv"
+            path.parent.mkdir(parents=True)
+            path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
+            os.utime(path, (end, end))
+    result = bench["bench_runs"].main([str(tmp_path / "before"), str(tmp_path / "after")])
+    assert result["wall_ratio"] == pytest.approx(2.0)  # the figure does not count
+    assert "train" in capsys.readouterr().out

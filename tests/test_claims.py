@@ -248,7 +248,7 @@ def test_the_essays_claims_use_their_own_words_and_holm_within_their_family():
 
 def test_holm_makes_a_lone_small_effect_inconclusive_in_a_large_family():
     stats = {("response_median", "residual", 20, 10): 0.38}  # 0.12 below plain's 0.5
-    claims = _verdicts(_grid(stats=stats, seeds=4, stat_noise=0.02))
+    claims = _verdicts(_grid(stats=stats, seeds=4, stat_noise=0.02, norm="batch"))
     row = _one(claims, "7", "depth 20, epoch 10")
     assert row["p"] < 0.05 <= row["p_holm"] and row["verdict"] == INCONCLUSIVE
 
@@ -383,7 +383,8 @@ def test_between_arch_statistics_reach_every_verdict(claim_id, statistic, settin
         (0.0, 0.0, NEGLIGIBLE) if claim_id == "5a'" else (0.5, 0.5, NEGLIGIBLE),
     ):
         stats = {**_all(statistic, "residual", residual), **_all(statistic, "plain", plain)}
-        grid = _grid(stats=stats, stat_noise=0.001)
+        norm = "batch" if statistic == "response_median" else "none"  # 5a: none; 7: BatchNorm
+        grid = _grid(stats=stats, stat_noise=0.001, norm=norm)
         assert _one(_verdicts(grid), claim_id, setting)["verdict"] == expected
 
 
@@ -393,9 +394,11 @@ def test_between_arch_statistics_reach_every_verdict(claim_id, statistic, settin
 )
 def test_depth_trends_both_ways(claim_id, statistic, arch, epoch):
     shrink = {(statistic, arch, 8, epoch): 0.9, (statistic, arch, 56, epoch): 0.3}
-    assert _one(_verdicts(_grid(stats=shrink)), claim_id, "depth 56 vs 8")["verdict"] == AGREES
+    claims = _verdicts(_grid(stats=shrink, norm="batch"))
+    assert _one(claims, claim_id, "depth 56 vs 8")["verdict"] == AGREES
     grow = {(statistic, arch, 8, epoch): 0.3, (statistic, arch, 56, epoch): 0.9}
-    assert _one(_verdicts(_grid(stats=grow)), claim_id, "depth 56 vs 8")["verdict"] == AGAINST
+    claims = _verdicts(_grid(stats=grow, norm="batch"))
+    assert _one(claims, claim_id, "depth 56 vs 8")["verdict"] == AGAINST
 
 
 def test_lesions_compare_the_damage_on_the_same_blocks():
@@ -607,9 +610,11 @@ def test_every_comparison_claim_reaches_for_against_and_negligible_somewhere():
                 stats[(statistic, arch, 56, e)] = low
         scenarios.append(_grid(stats=stats))
     for grid in scenarios:
-        for row in _verdicts(grid).itertuples():
-            if row.claim_id in reached:
-                reached[row.claim_id].add(row.verdict)
+        runs, epochs, net = grid
+        for norm in ("none", "batch"):  # 5a needs nets without BatchNorm, 7 and 7b with it
+            for row in _verdicts((runs.assign(norm=norm), epochs, net)).itertuples():
+                if row.claim_id in reached:
+                    reached[row.claim_id].add(row.verdict)
     for claim_id, verdicts in reached.items():
         claim = CLAIM_BY_ID[claim_id]
         if claim_id in {"3b", "4b'", "P", "P'"} or claim_id[0] in "BWT":
@@ -739,3 +744,13 @@ def test_aggregate_tables_from_synthetic_runs():
     assert (curves["n"] == 3).all()
     errors = curves[curves["metric"].isin(["train_err", "test_err"])]
     assert (errors["lo"].dropna() >= 0).all() and (errors["hi"].dropna() <= 1).all()
+
+
+def test_width_claims_name_an_absent_premise_and_responses_need_batchnorm():
+    # the signal grows toward the input at both widths: no vanishing for W2 to compare
+    claims = _verdicts(_grid(norm="none"), width_sweep=_sweep(0.5, 0.05, -2.0, -1.0))
+    row = _one(claims, "W2", "plain-56, initialisation")
+    assert row["verdict"] == NOT_TESTABLE and "premise absent" in row["reason"]
+    row = _one(claims, "7b", "depth 56 vs 8")
+    assert row["verdict"] == NOT_TESTABLE and "no BatchNorm" in row["reason"]
+    assert _one(_verdicts(_grid(norm="batch")), "7b", "depth 56 vs 8")["verdict"] != NOT_TESTABLE

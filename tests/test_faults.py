@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import copy_results, snakemake, write_config
+from conftest import copy_results, net_spec, snakemake, write_config
 
 from resnet_essence.files import (
     DamagedFile,
@@ -91,7 +91,7 @@ def test_full_disk_names_the_file_and_keeps_the_old_one(small_disk):
     assert len(pd.read_csv(target)) == len(big)
 
 
-@pytest.mark.snakemake
+@pytest.mark.pipeline
 def test_full_disk_fails_the_rule_clearly_and_the_rerun_completes(tmp_path, small_disk):
     # results/ on the small disk; Snakemake's own .snakemake/ stays on the normal one
     workdir = tmp_path / "run"
@@ -157,7 +157,7 @@ def _damage(path: Path, how: str) -> None:
     path.write_bytes(data[: len(data) // 2] if how == "truncate" else data[:-8] + b"tampered")
 
 
-@pytest.mark.snakemake
+@pytest.mark.pipeline
 @pytest.mark.parametrize(
     "target,rule,damaged,how",
     [
@@ -198,14 +198,13 @@ class _Payload:
 def test_a_malicious_checkpoint_is_refused_not_run(tmp_path, tiny_tensors):
     from conftest import recipe
 
-    from resnet_essence.models import NetSpec
     from resnet_essence.training import Trainer
 
     marker = tmp_path / "pwned"
     checkpoint = tmp_path / "checkpoint.pt"
     torch.save({"fingerprint": _Payload(marker)}, checkpoint)
     trainer = Trainer(
-        NetSpec("plain", 8, in_channels=1, width=2),
+        net_spec("plain", 8, in_channels=1, width=2),
         recipe(epochs=1),
         tiny_tensors,
         torch.device("cpu"),

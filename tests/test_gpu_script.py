@@ -42,7 +42,7 @@ def test_scripts_parse():
         subprocess.run(["bash", "-n", str(BENCHMARKS / script)], check=True)
 
 
-@pytest.mark.snakemake
+@pytest.mark.pipeline
 def test_tiny_run_fills_outdir_within_the_device_limits(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     env = {**os.environ, "PYTHON": sys.executable, "GPU_RUN_WORKDIR": str(work)}

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import net_spec
 from torch import nn
 
-from resnet_essence.aggregate import depth_profile
 from resnet_essence.gradstats import (
     calibrate_batchnorm,
     gradient_autocorrelation,
@@ -13,7 +13,8 @@ from resnet_essence.gradstats import (
     measure_snapshots,
     shattering,
 )
-from resnet_essence.models import NetSpec, build_model
+from resnet_essence.models import build_model
+from resnet_essence.stats import depth_profile
 
 
 def _hooks_left(model: nn.Module) -> int:
@@ -25,7 +26,7 @@ def _hooks_left(model: nn.Module) -> int:
 
 def test_linear_net_gradient_norms_match_hand_derivation():
     # logits = W x with a single linear classifier: dL/dW = (softmax - onehot) x^T / batch
-    model = build_model(NetSpec("plain", 8, in_channels=1, width=2, norm="none"))
+    model = build_model(net_spec("plain", 8, in_channels=1, width=2, norm="none"))
     torch.manual_seed(0)
     x = torch.randn(6, 1, 4, 4)
     y = torch.tensor([0, 1, 2, 3, 4, 5])
@@ -60,7 +61,7 @@ def _force_relu_bias(model, value: float) -> None:
 
 @pytest.mark.parametrize("bias,dead,active", [(-1.0, 1.0, 0.0), (1.0, 0.0, 1.0)])
 def test_dead_fraction_from_bias(bias, dead, active):
-    model = build_model(NetSpec("plain", 8, in_channels=1, width=4))
+    model = build_model(net_spec("plain", 8, in_channels=1, width=4))
     _force_relu_bias(model, bias)
     table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.zeros(16, dtype=torch.long))
     relu = table[table["kind"] == "relu"]
@@ -71,7 +72,7 @@ def test_dead_fraction_from_bias(bias, dead, active):
 
 
 def test_response_std_and_signal_norms_are_reported_per_layer():
-    model = build_model(NetSpec("residual", 14, in_channels=1, width=4))
+    model = build_model(net_spec("residual", 14, in_channels=1, width=4))
     table = layer_statistics(model, torch.randn(32, 1, 8, 8), torch.arange(32) % 10)
     bn = table[table["kind"] == "bn"]
     assert len(bn) == 1 + 2 * 6
@@ -87,7 +88,7 @@ def test_response_std_and_signal_norms_are_reported_per_layer():
 
 
 def test_preact_sites_and_signals_are_measured():
-    model = build_model(NetSpec("preact", 14, in_channels=1, width=4))
+    model = build_model(net_spec("preact", 14, in_channels=1, width=4))
     table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
     relu = table[table["kind"] == "relu"]
     assert relu["site"].value_counts().to_dict() == {"block_input": 6, "branch": 6, "head": 1}
@@ -96,14 +97,14 @@ def test_preact_sites_and_signals_are_measured():
 
 
 def test_hooks_are_removed_even_when_the_forward_pass_fails():
-    model = build_model(NetSpec("plain", 8, in_channels=1, width=2))
+    model = build_model(net_spec("plain", 8, in_channels=1, width=2))
     with pytest.raises(RuntimeError):
         layer_statistics(model, torch.randn(2, 3, 8, 8), torch.zeros(2, dtype=torch.long))
     assert _hooks_left(model) == 0
 
 
 def test_layer_statistics_leave_the_model_untouched():
-    model = build_model(NetSpec("residual", 8, in_channels=1, width=4))
+    model = build_model(net_spec("residual", 8, in_channels=1, width=4))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     layer_statistics(model, torch.randn(8, 1, 8, 8), torch.zeros(8, dtype=torch.long))
     for key, value in model.state_dict().items():
@@ -140,7 +141,7 @@ def test_shattered_gradients_decorrelate():
 
 
 def test_calibrate_batchnorm_uses_the_batch_statistics():
-    model = build_model(NetSpec("plain", 8, in_channels=1, width=2))
+    model = build_model(net_spec("plain", 8, in_channels=1, width=2))
     x = 3 + 2 * torch.randn(64, 1, 8, 8)
     calibrate_batchnorm(model, x)
     assert model.bn1.momentum == 0.1  # restored
@@ -151,7 +152,7 @@ def test_calibrate_batchnorm_uses_the_batch_statistics():
 
 
 def test_measure_snapshots_shapes():
-    model = build_model(NetSpec("residual", 8, in_channels=1, width=2))
+    model = build_model(net_spec("residual", 8, in_channels=1, width=2))
     snaps = {
         0: {k: v.clone() for k, v in model.state_dict().items()},
         2: {k: v.clone() for k, v in model.state_dict().items()},
@@ -167,7 +168,7 @@ def test_measure_snapshots_shapes():
 
 
 def test_networks_without_batchnorm_are_measured_too():
-    model = build_model(NetSpec("plain", 14, in_channels=1, width=4, norm="none"))
+    model = build_model(net_spec("plain", 14, in_channels=1, width=4, norm="none"))
     table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
     assert (table["kind"] == "bn").sum() == 0
     assert (table["kind"] == "relu").sum() == 1 + 2 * 6

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import torch
+from conftest import net_spec
 
 from resnet_essence.measure import finite_snapshots, he_twin, measure_run
 from resnet_essence.models import NetSpec, build_model
@@ -26,10 +27,12 @@ def _snapshots(spec: NetSpec, seed: int) -> dict:
 
 def test_a_fixup_run_is_measured_at_epoch_0_on_its_he_twin():
     x, y = _data()
-    fixup = NetSpec("residual", 8, in_channels=1, width=4, norm="none", init="fixup")
-    he = NetSpec("residual", 8, in_channels=1, width=4, norm="none")
-    layers, shatter, probes = measure_run(fixup, _snapshots(fixup, 3), 3, x, y, CFG, PROBES)
-    he_layers, he_shatter, _ = measure_run(he, _snapshots(he, 3), 3, x, y, CFG, PROBES)
+    fixup = net_spec("residual", 8, in_channels=1, width=4, norm="none", init="fixup")
+    he = net_spec("residual", 8, in_channels=1, width=4, norm="none")
+    summary = {"dataset": "d", "arch": "residual", "depth": 8, "seed": 3, "status": "completed"}
+    layers, shatter, probes = measure_run(fixup, _snapshots(fixup, 3), summary, x, y, CFG, PROBES)
+    he_layers, he_shatter, _ = measure_run(he, _snapshots(he, 3), summary, x, y, CFG, PROBES)
+    assert list(layers.columns[:4]) == ["dataset", "arch", "depth", "seed"]
     at0 = layers[layers["epoch"] == 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(at0, he_layers[he_layers["epoch"] == 0].reset_index(drop=True))
     assert sorted(set(layers["epoch"])) == [0, 3] and sorted(set(shatter["epoch"])) == [0, 3]
@@ -40,11 +43,11 @@ def test_a_fixup_run_is_measured_at_epoch_0_on_its_he_twin():
 
 
 def test_the_he_twin_is_what_the_same_seed_builds_with_he():
-    spec = NetSpec("preact", 8, in_channels=1, width=4, norm="none", init="skipinit")
+    spec = net_spec("preact", 8, in_channels=1, width=4, norm="none", init="skipinit")
     twin, state = he_twin(spec, 7)
     assert twin.init == "he" and twin.arch == "preact"
     torch.manual_seed(7)
-    expected = build_model(NetSpec("preact", 8, in_channels=1, width=4, norm="none"))
+    expected = build_model(net_spec("preact", 8, in_channels=1, width=4, norm="none"))
     assert all(torch.equal(state[k], v) for k, v in expected.state_dict().items())
 
 

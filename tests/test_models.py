@@ -2,10 +2,9 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from conftest import bottleneck_spec, net_spec
 
 from resnet_essence.models import (
-    BottleneckSpec,
-    NetSpec,
     ShortcutA,
     blocks_per_stage,
     build_model,
@@ -21,15 +20,15 @@ PAPER = {20: 0.27e6, 32: 0.46e6, 44: 0.66e6, 56: 0.85e6, 110: 1.7e6}
 
 @pytest.mark.parametrize("depth", sorted(PAPER))
 def test_parameter_counts_match_he_et_al(depth):
-    plain = count_parameters(build_model(NetSpec("plain", depth)))
-    residual = count_parameters(build_model(NetSpec("residual", depth)))
+    plain = count_parameters(build_model(net_spec("plain", depth)))
+    residual = count_parameters(build_model(net_spec("residual", depth)))
     assert plain == residual  # option A adds no parameters: the twins are exact
     assert abs(residual - PAPER[depth]) / PAPER[depth] < 0.02  # the paper rounds
 
 
 def test_depth_counts_weight_layers():
     for depth in (8, 20, 56):
-        assert len(weight_layers(build_model(NetSpec("plain", depth)))) == depth
+        assert len(weight_layers(build_model(net_spec("plain", depth)))) == depth
 
 
 @pytest.mark.parametrize("depth", [0, 7, 9, 21, 30])
@@ -40,11 +39,11 @@ def test_depth_not_6n_plus_2_is_rejected(depth):
 
 def test_bad_spec_values_are_named():
     with pytest.raises(ValueError, match="arch='wide'"):
-        NetSpec("wide", 20)
+        net_spec("wide", 20)
     with pytest.raises(ValueError, match="shortcut='C'"):
-        NetSpec("residual", 20, shortcut="C")
+        net_spec("residual", 20, shortcut="C")
     with pytest.raises(ValueError, match="norm='layer'"):
-        NetSpec("residual", 20, norm="layer")
+        net_spec("residual", 20, norm="layer")
 
 
 def test_option_a_shortcut_subsamples_and_zero_pads():
@@ -56,7 +55,7 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
 
 
 def test_option_b_projects_where_the_shape_changes():
-    model = build_model(NetSpec("residual", 20, shortcut="B"))
+    model = build_model(net_spec("residual", 20, shortcut="B"))
     projections = [
         m
         for name, m in model.named_modules()
@@ -64,13 +63,13 @@ def test_option_b_projects_where_the_shape_changes():
     ]
     assert len(projections) == 2  # stage 2 and stage 3 entries
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    assert count_parameters(model) > count_parameters(build_model(NetSpec("residual", 20)))
+    assert count_parameters(model) > count_parameters(build_model(net_spec("residual", 20)))
 
 
 def test_plain_twin_differs_only_by_the_addition():
     torch.manual_seed(0)
-    plain = build_model(NetSpec("plain", 14))
-    residual = build_model(NetSpec("residual", 14))
+    plain = build_model(net_spec("plain", 14))
+    residual = build_model(net_spec("residual", 14))
     residual.load_state_dict(plain.state_dict())  # same keys, same shapes
     x = torch.randn(4, 3, 16, 16)
     plain.eval()
@@ -82,21 +81,21 @@ def test_plain_twin_differs_only_by_the_addition():
 
 
 def test_norm_none_has_no_batchnorm_and_uses_biases():
-    model = build_model(NetSpec("plain", 8, norm="none"))
+    model = build_model(net_spec("plain", 8, norm="none"))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert all(m.bias is not None for _, m in weight_layers(model))
 
 
 def test_shapes_for_other_inputs():
-    model = build_model(NetSpec("residual", 8, in_channels=1, num_classes=7, width=4))
+    model = build_model(net_spec("residual", 8, in_channels=1, num_classes=7, width=4))
     assert model(torch.randn(3, 1, 8, 8)).shape == (3, 7)
 
 
 # -- pre-activation nets (He et al. 2016b) -------------------------------------------------------
 @pytest.mark.parametrize("depth", sorted(PAPER))
 def test_preact_parameters_within_one_batchnorm_of_the_original(depth):
-    original = count_parameters(build_model(NetSpec("residual", depth)))
-    preact = build_model(NetSpec("preact", depth))
+    original = count_parameters(build_model(net_spec("residual", depth)))
+    preact = build_model(net_spec("preact", depth))
     # the stem's BatchNorm (16 channels) moves to the head (64): at most one BN's worth apart
     assert abs(count_parameters(preact) - original) <= 2 * 64
     assert len(weight_layers(preact)) == depth
@@ -104,7 +103,7 @@ def test_preact_parameters_within_one_batchnorm_of_the_original(depth):
 
 def test_preact_identity_path_is_linear_from_stem_to_head():
     torch.manual_seed(0)
-    model = build_model(NetSpec("preact", 14, in_channels=1, width=4)).eval()
+    model = build_model(net_spec("preact", 14, in_channels=1, width=4)).eval()
     for block in model.blocks():
         torch.nn.init.zeros_(block.conv2.weight)  # every branch adds nothing
     x = torch.randn(3, 1, 8, 8)
@@ -112,7 +111,7 @@ def test_preact_identity_path_is_linear_from_stem_to_head():
     h = model.stem(x)
     # nothing after the additions: with silent branches the stages are a linear map
     assert torch.allclose(trunk(-2.0 * h), -2.0 * trunk(h), atol=1e-6)
-    original = build_model(NetSpec("residual", 14, in_channels=1, width=4)).eval()
+    original = build_model(net_spec("residual", 14, in_channels=1, width=4)).eval()
     for block in original.blocks():
         torch.nn.init.zeros_(block.conv2.weight)
     trunk = lambda v: original.stage3(original.stage2(original.stage1(v)))  # noqa: E731
@@ -125,7 +124,7 @@ def test_sites_are_named_by_role_in_every_arch():
         ("residual", {"branch", "trunk"}),
         ("preact", {"branch", "block_input", "head"}),
     ):
-        model = build_model(NetSpec(arch, 8))
+        model = build_model(net_spec(arch, 8))
         assert {site for _, site, _ in model.relu_sites()} == sites
         branch = [m for _, site, m in model.relu_sites() if site == "branch"]
         assert len(branch) == 3  # one between the convolutions of each block
@@ -137,8 +136,8 @@ def _modules(model):
 
 
 def test_linear_and_relu_bottlenecks_differ_only_in_the_one_activation():
-    linear = build_model(BottleneckSpec("linear", 8))
-    relu = build_model(BottleneckSpec("relu", 8))
+    linear = build_model(bottleneck_spec("linear", 8, blocks=2))
+    relu = build_model(bottleneck_spec("relu", 8, blocks=2))
     a, b = _modules(linear), _modules(relu)
     differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     assert differ and all(
@@ -153,19 +152,19 @@ def test_linear_and_relu_bottlenecks_differ_only_in_the_one_activation():
 
 @pytest.mark.parametrize("width", [2, 4, 8, 16])
 def test_shortcut_variants_have_matched_parameter_counts(width):
-    bottleneck = count_parameters(build_model(BottleneckSpec("linear", width)))
-    expansion = count_parameters(build_model(BottleneckSpec("expansion", width)))
+    bottleneck = count_parameters(build_model(bottleneck_spec("linear", width)))
+    expansion = count_parameters(build_model(bottleneck_spec("expansion", width)))
     assert abs(bottleneck - expansion) / bottleneck < 0.01
 
 
 def test_bottleneck_nets_classify_and_keep_their_spec():
-    spec = BottleneckSpec("expansion", 4, expansion=16, blocks=1, num_classes=7, in_channels=1)
+    spec = bottleneck_spec("expansion", 4, expansion=16, blocks=1, num_classes=7, in_channels=1)
     model = build_model(spec)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 7)
     assert spec_from_dict(asdict(spec)) == spec
-    assert spec_from_dict(asdict(NetSpec("preact", 8))) == NetSpec("preact", 8)
+    assert spec_from_dict(asdict(net_spec("preact", 8))) == net_spec("preact", 8)
     with pytest.raises(ValueError, match="variant='wide'"):
-        BottleneckSpec("wide", 4)
+        bottleneck_spec("wide", 4)
 
 
 def _blocks_are_identity(model, x) -> bool:
@@ -185,12 +184,12 @@ def _blocks_are_identity(model, x) -> bool:
 @pytest.mark.parametrize("init", ["fixup", "skipinit"])
 def test_branch_zero_inits_make_every_residual_stage_the_identity(arch, init):
     torch.manual_seed(0)
-    model = build_model(NetSpec(arch, 20, in_channels=1, width=4, norm="none", init=init))
+    model = build_model(net_spec(arch, 20, in_channels=1, width=4, norm="none", init=init))
     x = torch.randn(8, 1, 8, 8)
     assert _blocks_are_identity(model, x)
     if init == "fixup":
         assert torch.count_nonzero(model(x)) == 0  # the classifier starts at zero too
-    he = build_model(NetSpec(arch, 20, in_channels=1, width=4, norm="none"))
+    he = build_model(net_spec(arch, 20, in_channels=1, width=4, norm="none"))
     assert not _blocks_are_identity(he, x)
 
 
@@ -200,10 +199,10 @@ def test_fixup_scales_the_first_branch_layer_by_the_papers_factor():
     assert fixup_scale(16, layers=3) == pytest.approx(0.5)  # m = 3: L^(-1/4)
     torch.manual_seed(5)
     fixup = build_model(
-        NetSpec("residual", depth, in_channels=1, width=4, norm="none", init="fixup")
+        net_spec("residual", depth, in_channels=1, width=4, norm="none", init="fixup")
     )
     torch.manual_seed(5)
-    he = build_model(NetSpec("residual", depth, in_channels=1, width=4, norm="none"))
+    he = build_model(net_spec("residual", depth, in_channels=1, width=4, norm="none"))
     for a, b in zip(fixup.blocks(), he.blocks(), strict=True):
         assert torch.allclose(a.conv1.weight, b.conv1.weight / 3)
         assert torch.count_nonzero(a.conv2.weight) == 0
@@ -213,7 +212,7 @@ def test_fixup_scales_the_first_branch_layer_by_the_papers_factor():
 
 def test_skipinit_gains_start_at_zero_and_learn():
     model = build_model(
-        NetSpec("residual", 8, in_channels=1, width=4, norm="none", init="skipinit")
+        net_spec("residual", 8, in_channels=1, width=4, norm="none", init="skipinit")
     )
     gains = [block.branch_scale.scale for block in model.blocks()]
     assert all(g.item() == 0.0 and g.requires_grad for g in gains)
@@ -224,8 +223,8 @@ def test_skipinit_gains_start_at_zero_and_learn():
 
 def test_plain_nets_and_he_nets_have_no_branch_parameters():
     for spec in (
-        NetSpec("plain", 8, in_channels=1, width=4, norm="none", init="fixup"),
-        NetSpec("residual", 8, in_channels=1, width=4, norm="none"),
+        net_spec("plain", 8, in_channels=1, width=4, norm="none", init="fixup"),
+        net_spec("residual", 8, in_channels=1, width=4, norm="none"),
     ):
         names = build_model(spec).state_dict().keys()
         assert not any("branch_scale" in name for name in names)

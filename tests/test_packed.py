@@ -5,15 +5,13 @@ import signal
 
 import pytest
 import torch
-from conftest import recipe
+from conftest import bottleneck_spec, net_spec, recipe
 
-from resnet_essence.bottleneck import BottleneckSpec
-from resnet_essence.models import NetSpec
 from resnet_essence.packed import PackedTrainer
 from resnet_essence.training import Interrupted, Trainer
 
 CPU = torch.device("cpu")
-SPEC = NetSpec("residual", 14, in_channels=1, width=4)
+SPEC = net_spec("residual", 14, in_channels=1, width=4)
 OPTIONS = {
     "epochs": 3,
     "batch_size": 32,
@@ -139,7 +137,7 @@ def test_a_diverging_seed_stops_where_it_stood_and_the_others_go_on(tiny_tensors
 
 
 def test_bottleneck_nets_pack_too(tiny_tensors):
-    spec = BottleneckSpec("linear", 4, expansion=8, blocks=1, num_classes=10, in_channels=1)
+    spec = bottleneck_spec("linear", 4, expansion=8, blocks=1, num_classes=10, in_channels=1)
     cfgs = _cfgs(epochs=1)
     alone = [Trainer(spec, cfg, tiny_tensors, CPU).run() for cfg in cfgs]
     together = PackedTrainer(spec, cfgs, tiny_tensors, CPU, [None] * len(SEEDS)).run()

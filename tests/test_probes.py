@@ -3,10 +3,11 @@
 import pandas as pd
 import pytest
 import torch
+from conftest import default_config, net_spec
 from torch import nn
 
 from resnet_essence.gradstats import calibrate_batchnorm
-from resnet_essence.models import NetSpec, build_model
+from resnet_essence.models import build_model
 from resnet_essence.probes import (
     Lesioned,
     PartialReLU,
@@ -44,7 +45,7 @@ def test_ridge_r2_of_an_invertible_and_of_a_constant_map():
 
 def _trained_like(arch: str, depth: int = 14) -> nn.Module:
     torch.manual_seed(0)
-    model = build_model(NetSpec(arch, depth, in_channels=1, width=4))
+    model = build_model(net_spec(arch, depth, in_channels=1, width=4))
     model.eval()
     return model
 
@@ -135,6 +136,19 @@ def test_redundancy_rows_per_relu_and_snapshot_probes():
 
 def test_width_sweep_rows():
     x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
-    rows = pd.DataFrame(width_sweep("plain", 8, [2, 4], 2, "none", x, y, 10))
+    model = {**default_config()["model"], "norm": "none"}
+    rows = pd.DataFrame(width_sweep("plain", 8, [2, 4], 2, model, x, y, 10))
     assert len(rows) == 2 * 2 * 2
     assert set(rows["statistic"]) == {"dead_fraction_branch", "signal_slope"}
+
+
+def test_the_width_sweep_builds_the_configured_shortcut():
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    model = {**default_config()["model"], "shortcut": "B"}
+    torch.manual_seed(0)
+    b = pd.DataFrame(width_sweep("residual", 8, [2], 1, model, x, y, 10))
+    model["shortcut"] = "A"
+    torch.manual_seed(0)
+    a = pd.DataFrame(width_sweep("residual", 8, [2], 1, model, x, y, 10))
+    # option B's projections change the net, so its statistics differ from option A's
+    assert not a["value"].equals(b["value"])

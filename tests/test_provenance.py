@@ -12,3 +12,45 @@ def test_busy_time_counts_overlapping_jobs_once_and_no_pause():
     # a job rerun an hour later (the tables aggregated again): its own 4 s, not the hour between
     assert busy_time([(0, 10), (3600, 3604)]) == pytest.approx(14)
     assert busy_time([(5, 9), (0, 6)]) == pytest.approx(9)  # the order of the files is no matter
+
+
+def test_git_commit_names_the_head_and_says_when_the_tree_differs(tmp_path):
+    import subprocess
+
+    from resnet_essence.provenance import git_commit
+
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("commit", "-qm", "one")
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    published = tmp_path / "docs" / "example"
+    assert git_commit(tmp_path, published) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path, published) == f"{head} + uncommitted changes"
+    assert git_commit(tmp_path.parent / "nowhere", published).startswith("unknown")
+
+
+def test_wall_time_and_provenance_from_benchmark_files(tmp_path):
+    import os
+
+    from resnet_essence.provenance import provenance_markdown, read_benchmarks, wall_time
+
+    files = []
+    for name, seconds, end in (("train", 10.0, 1000.0), ("gradstats", 4.0, 1003.0)):
+        path = tmp_path / name / f"{name}.tsv"
+        path.parent.mkdir()
+        path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds):02d}\n")
+        os.utime(path, (end, end))
+        files.append(str(path))
+    span, busy = wall_time(files)
+    assert span == pytest.approx(13.0) and busy == pytest.approx(14.0)  # 990-1000, 999-1003
+    assert set(read_benchmarks(files)["rule"]) == {"train", "gradstats"}
+    text = provenance_markdown("abc", span, busy, "example-x", "2026-01-01 00:00 UTC")
+    assert "commit: `abc`" in text and "0.2 min during which a computing job ran" in text
+    assert "--forcerun publish docs/example-x/PROVENANCE.md" in text

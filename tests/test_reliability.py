@@ -18,8 +18,6 @@ from conftest import ROOT, SNAKEMAKE_ENV, snakemake, snakemake_command, write_co
 
 from resnet_essence.files import atomic_path, write_csv
 
-pytestmark = pytest.mark.snakemake
-
 # one network long enough to be killed in the middle: 45 steps an epoch, 12 epochs; two seeds
 # trained packed in one job (jobs.pack_seeds, the default), which logs per network
 LONG = {
@@ -83,6 +81,7 @@ def uninterrupted(tmp_path_factory) -> pd.DataFrame:
     return pd.read_csv(workdir / RUN / "metrics.csv").drop(columns="seconds")
 
 
+@pytest.mark.pipeline
 def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     write_config(tmp_path, LONG)
     job = _start(tmp_path, TRAIN_TARGET)
@@ -99,6 +98,7 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     assert not (tmp_path / RUN / "checkpoint.pt").exists()
 
 
+@pytest.mark.pipeline
 def test_sigterm_checkpoints_and_exits_within_seconds_then_resumes(tmp_path, uninterrupted):
     write_config(tmp_path, LONG)
     job = _start(tmp_path, TRAIN_TARGET)
@@ -122,6 +122,7 @@ def test_sigterm_checkpoints_and_exits_within_seconds_then_resumes(tmp_path, uni
     pd.testing.assert_frame_equal(resumed, uninterrupted)
 
 
+@pytest.mark.pipeline
 def test_divergence_is_recorded_and_the_dag_goes_on(tmp_path):
     write_config(
         tmp_path,
@@ -158,6 +159,7 @@ def test_rule_scripts_write_only_through_atomic_helpers():
                 )
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize(
     "overrides,message",
     [
@@ -178,6 +180,7 @@ def test_bad_input_found_at_job_time_is_a_clear_error(overrides, message, tmp_pa
     assert (tmp_path / "results/collapse/survival.csv").exists()
 
 
+@pytest.mark.pipeline
 def test_imagefolder_with_a_class_missing_from_test(tmp_path):
     from fixtures_data import write_fake_imagefolder
 
@@ -192,6 +195,7 @@ def test_imagefolder_with_a_class_missing_from_test(tmp_path):
     assert "dog" in log
 
 
+@pytest.mark.pipeline
 def test_a_bad_config_loses_nothing_already_computed(smoke_run):
     final = smoke_run / "results/tables/final.csv"
     before = (final.read_bytes(), final.stat().st_mtime_ns)

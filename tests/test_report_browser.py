@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-pytestmark = pytest.mark.snakemake
-
 # records, once the page has loaded, every image's source and decoded width (0: it failed)
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -59,6 +57,7 @@ def _run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.pipeline
 def test_report_html_in_headless_chromium(smoke_run, tmp_path):
     chromium = _chromium()
     report = smoke_run / "results/report.html"

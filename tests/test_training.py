@@ -4,9 +4,8 @@ import signal
 
 import pytest
 import torch
-from conftest import recipe
+from conftest import net_spec, recipe
 
-from resnet_essence.models import NetSpec
 from resnet_essence.training import (
     Interrupted,
     TrainConfig,
@@ -17,7 +16,7 @@ from resnet_essence.training import (
 )
 
 CPU = torch.device("cpu")
-SPEC = NetSpec("residual", 8, in_channels=1, width=4)
+SPEC = net_spec("residual", 8, in_channels=1, width=4)
 
 
 def quick(seed: int = 0, **overrides) -> TrainConfig:
@@ -199,7 +198,7 @@ def test_damaged_checkpoint_costs_a_restart_not_a_crash(tiny_tensors, tmp_path):
 
 
 def test_non_finite_loss_marks_the_run_diverged(tiny_tensors):
-    spec = NetSpec("plain", 8, in_channels=1, width=4, norm="none")
+    spec = net_spec("plain", 8, in_channels=1, width=4, norm="none")
     trainer = Trainer(spec, quick(lr=1e4, epochs=5), tiny_tensors, CPU)
     state = trainer.run()
     assert state.status == "diverged"
@@ -258,7 +257,7 @@ def test_seed_k_gives_every_arch_the_same_weights_batches_and_augmentation(
     cfg = quick(seed=3)
     runs = {
         arch: _recorded_batches(
-            monkeypatch, NetSpec(arch, 14, in_channels=1, width=4), cfg, tiny_tensors, 5
+            monkeypatch, net_spec(arch, 14, in_channels=1, width=4), cfg, tiny_tensors, 5
         )
         for arch in ("plain", "residual", "preact")
     }
@@ -276,7 +275,7 @@ def test_seed_k_gives_every_arch_the_same_weights_batches_and_augmentation(
     assert all(torch.equal(plain_weights[k], residual_weights[k]) for k in plain_weights)
     # and another seed is another draw
     other_batches, other_weights = _recorded_batches(
-        monkeypatch, NetSpec("plain", 14, in_channels=1, width=4), quick(seed=4), tiny_tensors, 5
+        monkeypatch, net_spec("plain", 14, in_channels=1, width=4), quick(seed=4), tiny_tensors, 5
     )
     assert not torch.equal(other_weights["conv1.weight"], plain_weights["conv1.weight"])
     assert not torch.equal(other_batches[0], plain_batches[0])

@@ -13,8 +13,6 @@ from conftest import ROOT, copy_results, snakemake, write_config
 
 from resnet_essence.claims import CLAIMS, VERDICTS
 
-pytestmark = pytest.mark.snakemake
-
 CONFIGS = [ROOT / "config.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]
 RUN = "results/runs/digits/plain-8/seed0"
 STATS = "results/gradstats/digits/plain-8/seed0"
@@ -26,6 +24,7 @@ def job_counts(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M)}
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
 def test_dry_run_of_every_config(config, tmp_path):
     write_config(tmp_path, base=config)
@@ -39,6 +38,7 @@ def test_dry_run_of_every_config(config, tmp_path):
     assert jobs["collapse"] == jobs["aggregate"] == jobs["figure"] == jobs["report"] == 1
 
 
+@pytest.mark.pipeline
 @pytest.mark.parametrize(
     "overrides,message",
     [
@@ -61,6 +61,7 @@ def test_bad_config_stops_before_any_job(overrides, message, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.pipeline
 def test_command_line_config_is_typed_and_checked(tmp_path):
     write_config(tmp_path)
     ok = snakemake(tmp_path, "-n", "--config", "depths=[8,20]", "archs=[plain,residual]")
@@ -72,6 +73,7 @@ def test_command_line_config_is_typed_and_checked(tmp_path):
     assert bad.returncode != 0 and "config key 'depths': [9]" in bad.stdout + bad.stderr
 
 
+@pytest.mark.pipeline
 def test_smoke_run_end_to_end(smoke_run):
     final = pd.read_csv(smoke_run / "results/tables/final.csv")
     assert len(final) == 6 and set(final["arch"]) == {"plain", "residual", "preact"}
@@ -94,11 +96,13 @@ def test_smoke_run_end_to_end(smoke_run):
     assert not (smoke_run / RUN / "checkpoint.pt").exists()  # removed once the run completed
 
 
+@pytest.mark.pipeline
 def test_a_finished_run_has_nothing_left_to_do(smoke_run):
     result = snakemake(smoke_run, "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+@pytest.mark.pipeline
 def test_regenerating_the_figure_never_retrains(smoke_run):
     jobs = job_counts(snakemake(smoke_run, "-n", "--forcerun", "figure").stdout)
     assert jobs.get("figure") == 1 and jobs.get("report") == 1
@@ -110,6 +114,7 @@ def _single_rule(workdir: Path, rule: str, *targets: str) -> None:
     assert f"rule {rule}:" in result.stdout + result.stderr
 
 
+@pytest.mark.pipeline
 def test_rule_collapse_alone(tmp_path):
     write_config(tmp_path)
     _single_rule(tmp_path, "collapse", "results/collapse/survival.csv")
@@ -117,6 +122,7 @@ def test_rule_collapse_alone(tmp_path):
     assert {"input", "relu", "linear", "residual"} <= set(examples["activation"])
 
 
+@pytest.mark.pipeline
 def test_rule_prepare_data_digits_alone(tmp_path):
     write_config(tmp_path)
     _single_rule(tmp_path, "prepare_data", "results/data/digits.npz")
@@ -124,6 +130,7 @@ def test_rule_prepare_data_digits_alone(tmp_path):
     assert info["num_classes"] == 10
 
 
+@pytest.mark.pipeline
 def test_rule_prepare_data_cifar10_from_a_fake_archive(tmp_path):
     from fixtures_data import write_fake_cifar10_archive
 
@@ -141,6 +148,7 @@ def test_rule_prepare_data_cifar10_from_a_fake_archive(tmp_path):
     assert info["image_shape"] == [3, 32, 32]
 
 
+@pytest.mark.pipeline
 def test_rule_prepare_data_rejects_a_wrong_checksum(tmp_path):
     from fixtures_data import write_fake_cifar10_archive
 
@@ -156,6 +164,7 @@ def test_rule_prepare_data_rejects_a_wrong_checksum(tmp_path):
     assert not (tmp_path / "results/data/cifar10.npz").exists()
 
 
+@pytest.mark.pipeline
 def test_rule_prepare_data_imagefolder(tmp_path):
     from fixtures_data import write_fake_imagefolder
 
@@ -164,6 +173,7 @@ def test_rule_prepare_data_imagefolder(tmp_path):
     _single_rule(tmp_path, "prepare_data", "results/data/imagefolder.npz")
 
 
+@pytest.mark.pipeline
 def test_rule_train_alone(smoke_run, tmp_path):
     write_config(tmp_path)
     copy_results(smoke_run, tmp_path, "results/data/digits.npz", "results/data/digits.json")
@@ -173,6 +183,7 @@ def test_rule_train_alone(smoke_run, tmp_path):
     pd.testing.assert_frame_equal(ours, theirs)  # same config and seed, same numbers
 
 
+@pytest.mark.pipeline
 def test_rule_gradstats_alone(smoke_run, tmp_path):
     write_config(tmp_path)
     seeds = [f"results/runs/digits/plain-8/seed{s}" for s in (0, 1)]
@@ -202,6 +213,7 @@ def test_rule_gradstats_alone(smoke_run, tmp_path):
         pd.testing.assert_frame_equal(layers, pd.read_csv(smoke_run / f"{stats}.csv"))
 
 
+@pytest.mark.pipeline
 def test_rule_aggregate_alone(smoke_run, tmp_path):
     write_config(tmp_path)
     tables = ("results/data", "results/runs", "results/gradstats", "results/bottleneck")
@@ -213,6 +225,7 @@ def test_rule_aggregate_alone(smoke_run, tmp_path):
     )
 
 
+@pytest.mark.pipeline
 def test_rule_figure_and_report_alone(smoke_run, tmp_path):
     write_config(tmp_path)
     copy_results(
@@ -234,6 +247,7 @@ def test_rule_figure_and_report_alone(smoke_run, tmp_path):
     assert_well_formed((tmp_path / "results/report.html").read_text())
 
 
+@pytest.mark.pipeline
 def test_snakemake_report_holds_every_marked_output(smoke_run, tmp_path):
     import zipfile
 
@@ -244,6 +258,7 @@ def test_snakemake_report_holds_every_marked_output(smoke_run, tmp_path):
         assert any(name.endswith(expected) for name in names), expected
 
 
+@pytest.mark.pipeline
 def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
     snakemake(smoke_run, "docs/example-smoke/PROVENANCE.md")
     example = smoke_run / "docs/example-smoke"
@@ -260,6 +275,7 @@ def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
     assert snakemake(smoke_run, "example", "-n").returncode == 0  # the default's shortcut
 
 
+@pytest.mark.pipeline
 def test_rule_environments_install_no_checkout_and_jobs_find_the_library():
     """`--sdm conda` builds each rule's environment from a copy of its file, elsewhere: a
     relative `pip: -e .` there would install the wrong directory. The rules' environment holds
@@ -278,6 +294,7 @@ def test_rule_environments_install_no_checkout_and_jobs_find_the_library():
     assert "library_for_jobs(SRC)" in common and "sys.path.insert(0, SRC)" in common
 
 
+@pytest.mark.pipeline
 def test_jobs_inherit_the_checkout_first_on_their_python_path(monkeypatch):
     from resnet_essence.scripting import library_for_jobs
 
@@ -287,6 +304,7 @@ def test_jobs_inherit_the_checkout_first_on_their_python_path(monkeypatch):
     assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/elsewhere"])
 
 
+@pytest.mark.pipeline
 def test_each_new_network_family_trains_one_epoch_through_snakemake(smoke_run, tmp_path):
     """The pre-activation nets (rule train) and the three bottleneck variants (rule
     train_bottleneck, every seed of a net in one job), one epoch each."""
@@ -303,3 +321,39 @@ def test_each_new_network_family_trains_one_epoch_through_snakemake(smoke_run, t
     assert json.loads((tmp_path / preact).read_text())["spec"]["arch"] == "preact"
     both = [tmp_path / f"results/bottleneck/digits/linear-b2/seed{s}/summary.json" for s in (0, 1)]
     assert all(path.exists() for path in both)  # the job trained both seeds of the net
+
+
+@pytest.mark.pipeline
+def test_every_table_of_a_run_keeps_its_contract(smoke_run):
+    from resnet_essence.tables import TABLES, read_table
+
+    for name, table in TABLES.items():
+        # every file the path's wildcards match (a wildcard holds no dot or slash)
+        pattern = re.escape(table.path).replace(r"\{", "{").replace(r"\}", "}")
+        pattern = re.sub(r"\{\w+\}", r"[^/.]+", pattern)
+        found = [
+            path
+            for path in sorted((smoke_run / "results").rglob("*.csv"))
+            if re.fullmatch(pattern, str(path.relative_to(smoke_run)))
+        ]
+        assert found, (name, pattern)
+        for path in found:
+            read_table(path, name)
+
+
+@pytest.mark.pipeline
+def test_a_malformed_table_stops_the_report_with_the_file_column_and_row(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results")
+    runs = tmp_path / "results/tables/runs.csv"
+    lines = runs.read_text().splitlines()
+    bad = lines[-1].split(",")
+    bad[2] = "deep"  # the depth of one run: not a number
+    runs.write_text("\n".join([*lines, ",".join(bad)]) + "\n")
+    result = snakemake(tmp_path, "--forcerun", "report", "--allowed-rules", "report", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results/logs/report.log").read_text()
+    assert (
+        f"column 'depth', row {len(lines)} (line {len(lines) + 1}): 'deep' is not a number" in log
+    )
+    assert "results/tables/runs.csv" in log

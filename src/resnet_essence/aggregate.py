@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .columns import LAYER_STATISTICS
-from .stats import bounded_mean_ci, mean_ci, pooled_rate_ci
+from .stats import bounded_mean_ci, depth_profile, mean_ci, pooled_rate_ci
 
 RUN_KEYS = ["dataset", "arch", "depth", "seed"]
 GROUP_KEYS = ["dataset", "arch", "depth"]
@@ -39,21 +39,6 @@ def _summarise(
             mean, lo, hi, n = mean_ci(group[value])
         rows.append({**dict(zip(keys, key, strict=True)), "mean": mean, "lo": lo, "hi": hi, "n": n})
     return pd.DataFrame(rows, columns=[*keys, "mean", "lo", "hi", "n"])
-
-
-def depth_profile(values) -> tuple[float, float]:
-    """(first / last ratio, slope of log10 value against relative depth 0..1).
-
-    Values run from the input to the output. Ratio below 1 (slope above 0): the quantity
-    shrinks toward the input (for a gradient: vanishing); above 1 (slope below 0): it grows
-    (explosion). The slope is fitted on log10, so +1 means a tenfold drop from output to input.
-    """
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        return float("nan"), float("nan")
-    depth = np.linspace(0.0, 1.0, len(values))
-    slope = np.polyfit(depth, np.log10(values), 1)[0]
-    return float(values[0] / values[-1]), float(slope)
 
 
 def run_table(
@@ -279,3 +264,47 @@ def trace_table(trace: pd.DataFrame) -> pd.DataFrame:
     layers = out.groupby(GROUP_KEYS)["layer_index"].transform("max").clip(lower=1)
     out["relative_depth"] = out["layer_index"] / layers
     return out
+
+
+def with_ids(frame: pd.DataFrame, summary: dict, keys: list[str] = RUN_KEYS) -> pd.DataFrame:
+    """A run's own table with the run's ids (from its summary) as its first columns."""
+    return frame.assign(**{key: summary[key] for key in keys})[[*keys, *frame.columns]]
+
+
+def all_tables(
+    summaries: list[dict],
+    metrics: list[pd.DataFrame],
+    traces: list[pd.DataFrame],
+    layers: pd.DataFrame,
+    shattering: pd.DataFrame,
+    probes: pd.DataFrame,
+    bottleneck_summaries: list[dict],
+    bottleneck_metrics: list[pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """Every table of rule aggregate, by name (tables.TABLES declares each), from the runs'
+    summaries and their own tables (metrics and traces one per run, in the summaries' order;
+    the gradstats tables already carry their run's ids)."""
+    metric_frames = [with_ids(m, s) for m, s in zip(metrics, summaries, strict=True)]
+    epochs = pd.concat(metric_frames, ignore_index=True)
+    trace = pd.concat([with_ids(t, s) for t, s in zip(traces, summaries, strict=True)])
+    runs = run_table(summaries, metric_frames)
+    net_runs = network_runs(layers, shattering, probes)
+    bottleneck_frames = [
+        with_ids(m, s, BOTTLENECK_KEYS)
+        for m, s in zip(bottleneck_metrics, bottleneck_summaries, strict=True)
+    ]
+    bottleneck_runs = run_table(bottleneck_summaries, bottleneck_frames, BOTTLENECK_KEYS)
+    return {
+        "runs": runs,
+        "epochs": epochs,
+        "final": final_table(runs),
+        "curves": curve_table(epochs, runs),
+        "layers": layer_table(layers),
+        "network_runs": net_runs,
+        "networks": network_table(net_runs),
+        "shattering": shattering_table(shattering),
+        "probes": probe_table(probes),
+        "trace": trace_table(trace),
+        "bottleneck_runs": bottleneck_runs,
+        "bottleneck": final_table(bottleneck_runs, BOTTLENECK_KEYS[:-1]),
+    }

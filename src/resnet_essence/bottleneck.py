@@ -32,13 +32,25 @@ VARIANTS = ("linear", "relu", "expansion")
 
 @dataclass(frozen=True)
 class BottleneckSpec:
+    """One MobileNetV2-style net: its variant and bottleneck width, the config's ``bottleneck:``
+    expansion and blocks (no defaults here), and the data's classes and channels."""
+
     variant: str
     width: int  # bottleneck channels
-    expansion: int = 64  # channels of the expanded layer, the same for every width
-    blocks: int = 2  # per stage
-    num_classes: int = 10
-    in_channels: int = 3
-    family: str = "bottleneck"
+    expansion: int  # channels of the expanded layer, the same for every width
+    blocks: int  # per stage
+    num_classes: int
+    in_channels: int
+    family: str = "bottleneck"  # which builder: a tag, not a setting
+
+    @classmethod
+    def from_config(
+        cls, section: dict, variant: str, width: int, num_classes: int, in_channels: int
+    ) -> BottleneckSpec:
+        """The net config ``bottleneck:`` (whole) describes at ``variant`` and ``width``."""
+        return cls(
+            variant, width, section["expansion"], section["blocks"], num_classes, in_channels
+        )
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:

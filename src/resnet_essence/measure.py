@@ -58,10 +58,18 @@ def _measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, last:
 
 
 def measure_run(
-    spec, snapshots, seed: int, test_x, test_y, cfg: dict, probes_cfg: dict
+    spec, snapshots, summary: dict, test_x, test_y, cfg: dict, probes_cfg: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(layers, shattering, probes) of one run, every snapshot; the probe batch is the first
+    """(layers, shattering, probes) of one run (``summary``: its summary.json), every finite
+    snapshot, each row with the run's ids first; the probe batch is the first
     ``cfg['batch_size']`` images of ``test_x``, the held-out images the next as many."""
+    seed = summary["seed"]
+    if summary["status"] != "completed":
+        # a diverged run's final weights are not finite; only the snapshots before it count
+        snapshots = finite_snapshots(snapshots)
+        log.warning(
+            "run %s: measuring only the finite snapshots %s", summary["status"], sorted(snapshots)
+        )
     x, y = test_x[: cfg["batch_size"]], test_y[: cfg["batch_size"]]
     parts = []
     if getattr(spec, "init", "he") != "he" and 0 in snapshots:
@@ -72,4 +80,9 @@ def measure_run(
         snapshots = {e: s for e, s in snapshots.items() if e != 0}
         log.info("%s seed %d: epoch 0 measured on the He-initialised twin", spec.init, seed)
     parts.append(_measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, True))
-    return tuple(pd.concat(frames, ignore_index=True) for frames in zip(*parts, strict=True))
+    ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
+    tables = []
+    for frames in zip(*parts, strict=True):
+        frame = pd.concat(frames, ignore_index=True)
+        tables.append(frame.assign(**ids)[[*ids, *frame.columns]])
+    return tuple(tables)

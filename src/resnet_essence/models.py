@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bottleneck import BottleneckNet, BottleneckSpec
-from .shapes import blocks_per_stage
+from .depths import blocks_per_stage
 
 ARCHS = ("plain", "residual", "preact")
 SHORTCUTS = ("A", "B")
@@ -55,15 +55,26 @@ INITS = ("he", "fixup", "skipinit")
 
 @dataclass(frozen=True)
 class NetSpec:
+    """One net of the 6n+2 family: the config's ``model:`` section (no defaults here: config.yaml
+    and its schema are the only places a value lives), its arch and depth, and the data's
+    classes and channels."""
+
     arch: str
     depth: int
-    num_classes: int = 10
-    in_channels: int = 3
-    width: int = 16
-    shortcut: str = "A"
-    norm: str = "batch"
-    init: str = "he"
-    family: str = "resnet"
+    num_classes: int
+    in_channels: int
+    width: int
+    shortcut: str
+    norm: str
+    init: str
+    family: str = "resnet"  # which builder: a tag, not a setting
+
+    @classmethod
+    def from_config(
+        cls, model: dict, arch: str, depth: int, num_classes: int, in_channels: int
+    ) -> NetSpec:
+        """The net of ``arch`` and ``depth`` that config ``model:`` (whole) describes."""
+        return cls(arch, depth, num_classes, in_channels, **model)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:

@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .papers import paper_table  # noqa: E402
+
 ARCH_COLORS = {"plain": "#D55E00", "residual": "#0072B2", "preact": "#009E73"}
 COLLAPSE_ROWS = ("relu", "linear", "residual")
 COLLAPSE_LABELS = {
@@ -587,6 +589,17 @@ def _draw(name: str, ax, tables: dict[str, pd.DataFrame]) -> None:
     PANELS[name](ax, tables)
     ax.set_title(f"({LETTERS[name]}) {ax.get_title()}")
     sns.despine(ax=ax)
+
+
+def figure_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables as the panels read them: no bottleneck table when no such net was trained,
+    and He et al.'s published errors beside a CIFAR-10 run's."""
+    tables = dict(tables)
+    if "bottleneck" in tables and tables["bottleneck"].empty:
+        tables.pop("bottleneck")
+    if (tables["final"]["dataset"] == "cifar10").any():
+        tables["paper"] = paper_table()
+    return tables
 
 
 def main_figure(tables: dict[str, pd.DataFrame]):

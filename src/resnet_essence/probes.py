@@ -38,9 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .aggregate import depth_profile
 from .gradstats import calibrate_batchnorm, hooks, layer_statistics
 from .models import BasicBlock, CifarNet, NetSpec, build_model
+from .stats import depth_profile
 
 MAX_ROWS = 4096  # feature vectors per ReLU for the covariance and the regression
 
@@ -376,19 +376,21 @@ def width_sweep(
     depth: int,
     widths: list[int],
     inits: int,
-    norm: str,
+    model_config: dict,
     x: torch.Tensor,
     y: torch.Tensor,
     num_classes: int,
 ) -> list[dict]:
-    """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init
-    (He et al.'s), the share of dead branch-ReLU units and the slope of the backward signal
-    (``_width_statistics``); epoch 0. Nothing is trained."""
+    """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init, the
+    net config ``model:`` describes at that width, He-initialised: the share of dead branch-ReLU
+    units and the slope of the backward signal (``_width_statistics``); epoch 0. Nothing is
+    trained."""
     rows = []
     for width in widths:
         for init in range(inits):
             torch.manual_seed(init)
-            spec = NetSpec(arch, depth, num_classes, x.shape[1], width, "A", norm)
+            he = {**model_config, "width": width, "init": "he"}
+            spec = NetSpec.from_config(he, arch, depth, num_classes, x.shape[1])
             model = build_model(spec)
             calibrate_batchnorm(model, x)
             base = {"arch": arch, "depth": depth, "width": width, "init": init, "epoch": 0}

@@ -238,7 +238,9 @@ def paper_comparison(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def collapse_summary(survival: pd.DataFrame, dims=(2, 3, 5, 15, 30)) -> pd.DataFrame:
+def collapse_summary(survival: pd.DataFrame, dims) -> pd.DataFrame:
+    """The recoverable fraction at the embedding dimensions of the figure's panels (config
+    ``collapse.example_dims``), beside the binomial law."""
     data = survival[
         (survival["activation"] == "relu")
         & (survival["bias_std"] == 0)
@@ -445,7 +447,7 @@ def build_report(
         ]
     parts += [
         "## ReLU collapse (2-D spiral and 3-D swiss roll)",
-        markdown_table(collapse_summary(tables["survival"])),
+        markdown_table(collapse_summary(tables["survival"], cfg["collapse"]["example_dims"])),
     ]
     if "blocks" in tables and len(tables["blocks"]):
         parts += [

@@ -12,7 +12,9 @@ import pandas as pd
 import torch
 
 from .files import atomic_path, file_record, write_csv, write_json
-from .training import RunState, Trainer
+from .models import spec_from_dict
+from .packed import PackedTrainer
+from .training import RunState, TrainConfig, Trainer, resolve_device
 
 log = logging.getLogger(__name__)
 TRACE_COLUMNS = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]
@@ -56,3 +58,47 @@ def save_run(trainer: Trainer, ids: dict, dataset: str, outputs: dict[str, str |
         summary["final_test_err"],
     )
     return summary
+
+
+def train_runs(data, runs: list[dict], spec: dict, recipe: dict, job: dict, files: list[dict]):
+    """Train every run of one job and write its files: packed into one net (``job["pack"]``,
+    more than one run) or one after another. ``runs``: each run's ids and checkpoint path;
+    ``spec``: the net (models.NetSpec or BottleneckSpec values, the data's classes and channels
+    added here); ``recipe``: config ``train:``; ``files``: each run's output paths by name.
+    A SIGTERM ends it with training.Interrupted once every checkpoint is written."""
+    spec = spec_from_dict({**spec, "num_classes": data.num_classes, "in_channels": data.channels})
+    splits = ("x_train", "y_train", "x_test", "y_test")
+    tensors = {name: torch.from_numpy(getattr(data, name)) for name in splits}
+    info = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
+    device = resolve_device(job["device"])
+    cfgs = [TrainConfig.from_config(recipe, seed=int(run["ids"]["seed"])) for run in runs]
+    labels = [label(run["ids"]) for run in runs]
+    if job["pack"] and len(runs) > 1:
+        checkpoints = [run["checkpoint"] for run in runs]
+        writers = [metrics_writer(f) for f in files]
+        packed = PackedTrainer(spec, cfgs, tensors, device, checkpoints, info, labels, writers)
+        log.info(
+            "%s: %d seeds packed, %d parameters each",
+            labels[0],
+            len(runs),
+            packed.trainers[0].n_parameters,
+        )
+        packed.run()
+        for trainer, run, f in zip(packed.trainers, runs, files, strict=True):
+            save_run(trainer, run["ids"], data.name, f)
+        return
+    for cfg, run, name, f in zip(cfgs, runs, labels, files, strict=True):
+        trainer = Trainer(
+            spec,
+            cfg,
+            tensors,
+            device,
+            run["checkpoint"],
+            info,
+            compile_model=job["compile"],
+            label=name,
+            on_epoch=metrics_writer(f),
+        )
+        log.info("%s: %d parameters on %s", name, trainer.n_parameters, trainer.device)
+        trainer.run()
+        save_run(trainer, run["ids"], data.name, f)

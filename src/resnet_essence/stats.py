@@ -40,6 +40,21 @@ def _finite(values) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
+def depth_profile(values) -> tuple[float, float]:
+    """(first / last ratio, slope of log10 value against relative depth 0..1).
+
+    Values run from the input to the output. Ratio below 1 (slope above 0): the quantity
+    shrinks toward the input (for a gradient: vanishing); above 1 (slope below 0): it grows
+    (explosion). The slope is fitted on log10, so +1 means a tenfold drop from output to input.
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        return float("nan"), float("nan")
+    depth = np.linspace(0.0, 1.0, len(values))
+    slope = np.polyfit(depth, np.log10(values), 1)[0]
+    return float(values[0] / values[-1]), float(slope)
+
+
 def mean_ci(values, level: float = LEVEL) -> tuple[float, float, float, int]:
     """(mean, low, high, n) with a Student-t interval; NaN bounds when n < 2.
 

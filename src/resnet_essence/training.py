@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from .files import atomic_path
 from .models import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
+from .normalise import Normaliser
 
 log = logging.getLogger(__name__)
 
@@ -126,29 +127,6 @@ def augment(x: torch.Tensor, padding: int, flip: bool, generator: torch.Generato
         mask = torch.rand(batch, generator=generator, device=x.device) < 0.5
         x = torch.where(mask[:, None, None, None], x.flip(3), x)
     return x
-
-
-class Normaliser:
-    """uint8 images -> float, centred and scaled per channel with the training set's statistics."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.mean = mean.view(1, -1, 1, 1)
-        self.std = std.view(1, -1, 1, 1)
-
-    @classmethod
-    def fit(cls, x_uint8: torch.Tensor) -> Normaliser:
-        x = x_uint8.float() / 255.0
-        return cls(x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3)).clamp_min(1e-3))
-
-    def __call__(self, x_uint8: torch.Tensor) -> torch.Tensor:
-        return (x_uint8.float() / 255.0 - self.mean) / self.std
-
-
-def normalised_test_batch(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` test images, normalised with the training set's statistics, and their
-    labels: the fixed batch the statistics and probes are measured on."""
-    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
-    return normalise(torch.from_numpy(data.x_test[:n])), torch.from_numpy(data.y_test[:n])
 
 
 def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int, warming_up: bool) -> float:

@@ -96,6 +96,10 @@ def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[
             b = transform(values(wide, statistic))
             if inits is not None:
                 a, b = a[a.index.isin(inits)], b[b.index.isin(inits)]
+            if claim_id == "W2" and len(a) and (a == 0).all() and (b == 0).all():
+                why = "premise absent: the backward signal vanishes at neither width (slopes <= 0)"
+                tests.append(Test(claim_id, setting, measure, reason=why))
+                continue
             floor = 0.0
             if statistic == "dead_fraction_branch":  # counted on units, as in claim 5a'
                 n = (depth - 2) // 6

@@ -218,6 +218,8 @@ class Grid:
         """Net a minus net b in a network statistic at a snapshot; the final snapshot only on
         seeds where both converged. A dead fraction keeps the variance of counting units."""
         seeds, why_not = (None, "") if epoch == self.first else self.end_seeds(a, b)
+        if statistic == "response_median" and not self.batchnorm:
+            why_not = "no BatchNorm in these nets: the responses are BatchNorm outputs"
         va, vb = self.stat(a, statistic, epoch), self.stat(b, statistic, epoch)
         floor = 0.0
         if statistic == "dead_fraction_branch":

@@ -68,7 +68,7 @@ rule width_sweep:
     params:
         archs=config["archs"],
         depth=max(config["depths"]),
-        norm=config["model"]["norm"],
+        model=config["model"],
         batch_size=config["gradstats"]["batch_size"],
         widths=config["probes"]["widths"],
         inits=config["probes"]["width_inits"],

@@ -1,4 +1,5 @@
-"""The shape rule of the 6n+2 network family, without torch (the config check uses it too)."""
+"""The depths of the 6n+2 network family (He et al. 2016, §4.2), without torch: the config check
+uses the rule too."""
 
 from __future__ import annotations
 

@@ -1,0 +1,79 @@
+"""The contracts of the tidy tables: a bad table is named, with its column and first bad row."""
+
+import pandas as pd
+import pytest
+
+from resnet_essence.tables import TABLES, read_table
+
+
+def _write(path, frame: pd.DataFrame) -> None:
+    frame.to_csv(path, index=False)
+
+
+def test_a_good_table_is_read_with_its_types(tmp_path):
+    path = tmp_path / "metrics.csv"
+    _write(
+        path,
+        pd.DataFrame(
+            {
+                "epoch": [1, 2],
+                "step": [45, 90],
+                "lr": [0.025, 0.02],
+                "train_loss": [1.2, 0.8],
+                "train_err": [0.4, 0.2],
+                "test_loss": [float("nan"), 0.7],  # not evaluated at epoch 1
+                "test_err": [float("nan"), 0.15],
+                "seconds": [1.0, 1.1],
+                "status": ["running", "completed"],
+            }
+        ),
+    )
+    table = read_table(path, "metrics")
+    assert table["epoch"].dtype == "int64" and table["lr"].dtype == float
+    assert table["test_err"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda f: f.drop(columns="status"), r"lacks the columns \['status'\]"),
+        (lambda f: f.assign(extra=1), r"has columns its contract does not name: \['extra'\]"),
+        (
+            lambda f: f.assign(epoch=["1", "x"]),
+            r"column 'epoch', row 2 \(line 3\): 'x' is not a number",
+        ),
+        (
+            lambda f: f.assign(epoch=[1.0, 2.5]),
+            r"column 'epoch', row 2 \(line 3\): '2.5' is not a whole",
+        ),
+        (
+            lambda f: f.assign(lr=["0.1", "fast"]),
+            r"column 'lr', row 2 \(line 3\): 'fast' is not a number",
+        ),
+    ],
+)
+def test_a_table_that_breaks_its_contract_names_the_file_column_and_row(tmp_path, change, message):
+    good = pd.DataFrame({c: [1, 2] for c in TABLES["metrics"].columns}).assign(status="completed")
+    path = tmp_path / "metrics.csv"
+    _write(path, change(good))
+    with pytest.raises(ValueError, match=message) as error:
+        read_table(path, "metrics")
+    assert str(path) in str(error.value)
+
+
+def test_an_integer_column_may_not_be_empty_but_a_number_column_may(tmp_path):
+    frame = pd.DataFrame({c: [1, 2] for c in TABLES["runs"].columns})
+    frame["base_width"] = [None, 16]  # a bottleneck net has no base width
+    path = tmp_path / "runs.csv"
+    _write(path, frame)
+    assert read_table(path, "runs")["base_width"].isna().tolist() == [True, False]
+    frame["depth"] = [None, 20]
+    _write(path, frame)
+    with pytest.raises(ValueError, match="column 'depth', row 1"):
+        read_table(path, "runs")
+
+
+def test_every_contract_names_each_column_once_with_a_known_type():
+    for name, table in TABLES.items():
+        assert table.columns and table.row, name
+        assert set(table.columns.values()) <= {"text", "integer", "number", "flag"}, name
