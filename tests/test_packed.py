@@ -151,3 +151,22 @@ def test_the_constant_warm_up_of_very_deep_nets_trains_seeds_one_after_another(t
     states = packed.run()  # a rate per seed, set by its own error: not packable
     alone = Trainer(SPEC, cfgs[2], tiny_tensors, CPU).run()
     assert _strip(states[2].metrics) == _strip(alone.metrics)
+
+
+def test_a_packed_epoch_logs_the_jobs_time_and_records_each_seeds_share(
+    tiny_tensors, monkeypatch, caplog
+):
+    # a fake clock: every epoch of the packed job takes 6 s on it, whatever the machine does
+    import resnet_essence.packed as packed_module
+
+    ticks = iter(range(0, 10_000, 3))
+    monkeypatch.setattr(packed_module.time, "perf_counter", lambda: float(next(ticks)) * 2)
+    packed = PackedTrainer(SPEC, _cfgs(epochs=2), tiny_tensors, CPU, [None] * len(SEEDS))
+    with caplog.at_level("INFO", logger="resnet_essence.training"):
+        states = packed.run()
+    # each seed's metrics carry its share of the epoch (6 s / 3 seeds) ...
+    assert [row["seconds"] for row in states[0].metrics] == [2.0, 2.0]
+    # ... while the log line says what the job took and how long it has left: one more 6-s epoch
+    first = [r.getMessage() for r in caplog.records if "epoch 1/2" in r.getMessage()]
+    assert len(first) == len(SEEDS)
+    assert all("(6.0s, ETA 0m06s)" in message for message in first), first

@@ -311,9 +311,9 @@ class PackedTrainer:
                     f"{self.active[0].state.step}; checkpoints beside each run"
                 )
         self._unpack()
-        seconds = (time.perf_counter() - started) / len(self.active)
+        wall = time.perf_counter() - started
         for trainer in self.active:
-            trainer._end_epoch(seconds)
+            trainer._end_epoch(wall / len(self.active), wall)  # each seed's share, the job's time
             trainer.save_checkpoint()
             if trainer.on_epoch is not None:
                 trainer.on_epoch(trainer.state)

@@ -358,7 +358,10 @@ class Trainer:
                 log.info("%swarm-up ends at step %d", self._prefix(), st.step)
                 st.warming_up = False
 
-    def _end_epoch(self, seconds: float) -> None:
+    def _end_epoch(self, seconds: float, wall: float | None = None) -> None:
+        """Close an epoch that cost this run ``seconds``; ``wall``: what it took the job (the
+        packed epoch of every seed stepped together), which the log and its ETA report."""
+        wall = seconds if wall is None else wall
         st = self.state
         self._sync_sums()
         if not math.isfinite(st.sums["loss"]):
@@ -392,7 +395,8 @@ class Trainer:
             "status": st.status,
         }
         st.metrics.append(row)
-        remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch
+        per_run = wall / seconds if seconds > 0 else 1.0  # packed: the job's epoch, not a share
+        remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch * per_run
         log.info(
             "%sepoch %d/%d train_loss %.4f train_err %.4f test_err %.4f (%.1fs, ETA %s)",
             self._prefix(),
@@ -401,7 +405,7 @@ class Trainer:
             row["train_loss"],
             row["train_err"],
             test_err,
-            seconds,
+            wall,
             _duration(remaining),
         )
         st.sums = {"loss": 0.0, "err": 0.0, "n": 0.0}
