@@ -3,6 +3,9 @@
 One palette for plain against residual, one for depth, used by every panel. Each panel function
 draws on an Axes it is given, so the same code makes the multi-panel figure and the single-panel
 files. Labels are words, sized for a paper's column width.
+
+One job, drawing, in one module of about 640 lines: a function per panel of the figure, each
+short, and the layout that places them; splitting them would only scatter the shared palette.
 """
 
 from __future__ import annotations
