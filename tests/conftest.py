@@ -30,6 +30,25 @@ def recipe(seed: int = 0, **overrides):
     return TrainConfig.from_config({**default_config()["train"], **overrides}, seed=seed)
 
 
+# a short recipe for tiny tensors: three epochs, step schedule, no warm-up, a trace every 2 steps
+QUICK = {
+    "epochs": 3,
+    "batch_size": 32,
+    "lr": 0.05,
+    "lr_schedule": "step",
+    "warmup_epochs": 0,
+    "crop_padding": 1,
+    "flip": True,
+    "trace_every": 2,
+    "snapshot_epochs": (0, 1),
+}
+
+
+def quick(seed: int = 0, **overrides):
+    """``recipe`` with the QUICK values, then the test's own changes."""
+    return recipe(seed, **{**QUICK, **overrides})
+
+
 def net_spec(arch: str, depth: int, num_classes: int = 10, in_channels: int = 3, **model):
     """A 6n+2 net as the pipeline builds one: config.yaml's ``model:`` section with the test's
     ``model`` changes (the classes and channels are the test's data's)."""

@@ -5,29 +5,18 @@ import signal
 
 import pytest
 import torch
-from conftest import bottleneck_spec, net_spec, recipe
+from conftest import bottleneck_spec, net_spec, quick
 
 from resnet_essence.packed import PackedTrainer
 from resnet_essence.training import Interrupted, Trainer
 
 CPU = torch.device("cpu")
 SPEC = net_spec("residual", 14, in_channels=1, width=4)
-OPTIONS = {
-    "epochs": 3,
-    "batch_size": 32,
-    "lr": 0.05,
-    "lr_schedule": "step",
-    "warmup_epochs": 0,
-    "crop_padding": 1,
-    "flip": True,
-    "trace_every": 2,
-    "snapshot_epochs": (0, 1),
-}
 SEEDS = (0, 1, 2)
 
 
 def _cfgs(**overrides):
-    return [recipe(seed, **{**OPTIONS, **overrides}) for seed in SEEDS]
+    return [quick(seed, **overrides) for seed in SEEDS]
 
 
 def _relative(a: dict, b: dict) -> float:

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 import torch
-from conftest import net_spec, recipe
+from conftest import net_spec, quick, recipe
 
 from resnet_essence.training import (
     Interrupted,
@@ -17,21 +17,6 @@ from resnet_essence.training import (
 
 CPU = torch.device("cpu")
 SPEC = net_spec("residual", 8, in_channels=1, width=4)
-
-
-def quick(seed: int = 0, **overrides) -> TrainConfig:
-    options = {
-        "epochs": 3,
-        "batch_size": 32,
-        "lr": 0.05,
-        "lr_schedule": "step",
-        "warmup_epochs": 0,
-        "crop_padding": 1,
-        "flip": True,
-        "trace_every": 2,
-        "snapshot_epochs": (0, 1),
-    }
-    return recipe(seed, **{**options, **overrides})
 
 
 def test_augment_keeps_shape_dtype_and_pixels():
