@@ -15,10 +15,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 try:
-    from resnet_essence.collapse import CollapseConfig, run_grid
+    from resnet_essence.collapse import CollapseConfig, survival_grid
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "src"))
-    from resnet_essence.collapse import CollapseConfig, run_grid
+    from resnet_essence.collapse import CollapseConfig, survival_grid
 
 
 def default_config() -> CollapseConfig:
@@ -30,17 +30,7 @@ def default_config() -> CollapseConfig:
 def main() -> None:
     cfg = default_config()
     start = time.perf_counter()
-    frame = run_grid(
-        list(cfg.manifolds),
-        cfg.max_embed_dim,
-        list(cfg.activations),
-        cfg.n_points,
-        cfg.n_matrices,
-        cfg.distribution,
-        cfg.bias_std,
-        cfg.rank_tol,
-        cfg.seed,
-    )
+    frame = survival_grid(cfg)
     elapsed = time.perf_counter() - start
     print(
         f"run_grid default grid: {elapsed:.2f} s for {len(frame)} rows "

@@ -43,7 +43,7 @@ For bias-free ReLU the expected ``recoverable`` is exactly ``P(Binomial(n, 1/2) 
 from .blocks import BLOCK_COLUMNS, BLOCKS, block_forward, block_grid, block_weights
 from .checks import DISTRIBUTIONS
 from .embedding import random_matrices, reconstruct, recoverable
-from .experiment import CollapseConfig, CollapseTables, run_experiment
+from .experiment import CollapseConfig, CollapseTables, run_experiment, survival_grid
 from .grid import COLLAPSE_TOL, GRID_COLUMNS, run_grid
 from .kernels import (
     ACTIVATIONS,
@@ -89,5 +89,6 @@ __all__ = [
     "run_experiment",
     "run_grid",
     "spiral",
+    "survival_grid",
     "swiss_roll",
 ]

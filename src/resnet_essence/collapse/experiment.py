@@ -66,10 +66,9 @@ class CollapseTables(NamedTuple):
     examples: pd.DataFrame  # examples: the figure's panels, every manifold
 
 
-def run_experiment(config: CollapseConfig) -> CollapseTables:
-    """The survival grid, the block grid and the figure's panels of one config."""
-    started = time.perf_counter()
-    survival = run_grid(
+def survival_grid(config: CollapseConfig) -> pd.DataFrame:
+    """The survival grid of one config (:func:`run_grid` with its values)."""
+    return run_grid(
         list(config.manifolds),
         config.max_embed_dim,
         list(config.activations),
@@ -80,6 +79,12 @@ def run_experiment(config: CollapseConfig) -> CollapseTables:
         config.rank_tol,
         config.seed,
     )
+
+
+def run_experiment(config: CollapseConfig) -> CollapseTables:
+    """The survival grid, the block grid and the figure's panels of one config."""
+    started = time.perf_counter()
+    survival = survival_grid(config)
     log.info("survival grid: %d cells in %.1fs", len(survival), time.perf_counter() - started)
     started = time.perf_counter()
     blocks = block_grid(
