@@ -311,9 +311,10 @@ class PackedTrainer:
                     f"{self.active[0].state.step}; checkpoints beside each run"
                 )
         self._unpack()
-        wall = time.perf_counter() - started
+        k = len(self.active)
+        share = (time.perf_counter() - started) / k
         for trainer in self.active:
-            trainer._end_epoch(wall / len(self.active), wall)  # each seed's share, the job's time
+            trainer._end_epoch(share, sharing=k)
             trainer.save_checkpoint()
             if trainer.on_epoch is not None:
                 trainer.on_epoch(trainer.state)

@@ -358,10 +358,10 @@ class Trainer:
                 log.info("%swarm-up ends at step %d", self._prefix(), st.step)
                 st.warming_up = False
 
-    def _end_epoch(self, seconds: float, wall: float | None = None) -> None:
-        """Close an epoch that cost this run ``seconds``; ``wall``: what it took the job (the
-        packed epoch of every seed stepped together), which the log and its ETA report."""
-        wall = seconds if wall is None else wall
+    def _end_epoch(self, seconds: float, sharing: int = 1) -> None:
+        """Close an epoch that cost this run ``seconds``, its share of a job that stepped
+        ``sharing`` seeds together (packed.py); the log and its ETA report the job's time."""
+        wall = seconds * sharing
         st = self.state
         self._sync_sums()
         if not math.isfinite(st.sums["loss"]):
@@ -395,8 +395,7 @@ class Trainer:
             "status": st.status,
         }
         st.metrics.append(row)
-        per_run = wall / seconds if seconds > 0 else 1.0  # packed: the job's epoch, not a share
-        remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch * per_run
+        remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch * sharing
         log.info(
             "%sepoch %d/%d train_loss %.4f train_err %.4f test_err %.4f (%.1fs, ETA %s)",
             self._prefix(),
