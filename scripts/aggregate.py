@@ -15,15 +15,14 @@ from resnet_essence.tables import read_table
 log = logging.getLogger("aggregate")
 
 
-def run_files(summary_paths, paths, name: str, table: str):
-    """(summaries, a run's table each): each file checked against the record its train job
-    wrote in the summary, then against its contract."""
-    summaries = [read_json(path) for path in summary_paths]
+def run_files(summaries, paths, name: str, table: str) -> list[pd.DataFrame]:
+    """A run's table each: each file checked against the record its train job wrote in the
+    run's summary, then against its contract."""
     frames = []
     for path, summary in zip(paths, summaries, strict=True):
         verify(path, summary.get("files", {}).get(name), "train")
         frames.append(read_table(path, table))
-    return summaries, frames
+    return frames
 
 
 def concat(paths, table: str) -> pd.DataFrame:
@@ -31,10 +30,13 @@ def concat(paths, table: str) -> pd.DataFrame:
 
 
 def aggregate(inputs, outputs) -> None:
-    summaries, metrics = run_files(inputs["summaries"], inputs["metrics"], "metrics", "metrics")
-    _, traces = run_files(inputs["summaries"], inputs["traces"], "trace", "run_trace")
-    bottleneck = run_files(
-        inputs["bottleneck_summaries"], inputs["bottleneck_metrics"], "metrics", "metrics"
+    summaries = [read_json(path) for path in inputs["summaries"]]
+    metrics = run_files(summaries, inputs["metrics"], "metrics", "metrics")
+    traces = run_files(summaries, inputs["traces"], "trace", "run_trace")
+    bottleneck_summaries = [read_json(path) for path in inputs["bottleneck_summaries"]]
+    bottleneck = (
+        bottleneck_summaries,
+        run_files(bottleneck_summaries, inputs["bottleneck_metrics"], "metrics", "metrics"),
     )
     tables = agg.all_tables(
         summaries,
