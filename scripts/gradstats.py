@@ -11,10 +11,10 @@ import logging
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import read_json, verify, write_csv
+from resnet_essence.files import write_csv
 from resnet_essence.measure import measure_run
-from resnet_essence.models import spec_from_dict
 from resnet_essence.normalise import normalised_test_batch
+from resnet_essence.runs import read_snapshots
 from resnet_essence.scripting import rule_script
 
 log = logging.getLogger("gradstats")
@@ -32,12 +32,8 @@ def measure_all(data_path, info_path, snapshots, summaries, cfg, probes_cfg, thr
 
 
 def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
-    summary = read_json(summary_path)
-    verify(snapshots_path, summary.get("files", {}).get("snapshots"), "train")
-    # weights_only: tensors and plain containers only, a tampered file cannot run code
-    saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
-    spec = spec_from_dict(saved["spec"])
-    tables = measure_run(spec, saved["snapshots"], summary, test_x, test_y, cfg, probes_cfg)
+    summary, spec, snapshots = read_snapshots(snapshots_path, summary_path, "train")
+    tables = measure_run(spec, snapshots, summary, test_x, test_y, cfg, probes_cfg)
     for frame, name in zip(tables, ("layers", "shattering", "probes"), strict=True):
         write_csv(outputs[name], frame)
     epochs = sorted(set(tables[0]["epoch"]))

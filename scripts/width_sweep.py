@@ -10,10 +10,10 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.files import read_json, verify, write_csv
-from resnet_essence.models import spec_from_dict
+from resnet_essence.files import write_csv
 from resnet_essence.normalise import normalised_test_batch
 from resnet_essence.probes import trained_width_rows, width_sweep
+from resnet_essence.runs import read_snapshots
 from resnet_essence.scripting import rule_script
 
 log = logging.getLogger("width_sweep")
@@ -27,11 +27,8 @@ def sweep(data_path, info_path, params, threads, out, trained=((), ())) -> None:
     x, y = normalised_test_batch(data, params["batch_size"])
     rows = []
     for snapshots_path, summary_path in zip(*trained, strict=True):
-        summary = read_json(summary_path)
-        verify(snapshots_path, summary.get("files", {}).get("snapshots"), "train_width")
-        saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
-        final = saved["snapshots"][max(saved["snapshots"])]
-        rows += trained_width_rows(spec_from_dict(saved["spec"]), final, summary, x, y)
+        summary, spec, snapshots = read_snapshots(snapshots_path, summary_path, "train_width")
+        rows += trained_width_rows(spec, snapshots[max(snapshots)], summary, x, y)
     if trained[0]:
         log.info("%d trained nets of the width sweep measured", len(trained[0]))
     for arch in params["archs"]:

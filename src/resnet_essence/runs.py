@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .files import atomic_path, file_record, write_csv, write_json
+from .files import atomic_path, file_record, read_json, verify, write_csv, write_json
 from .models import spec_from_dict
 from .packed import PackedTrainer
 from .training import RunState, TrainConfig, Trainer, resolve_device
@@ -102,3 +102,13 @@ def train_runs(data, runs: list[dict], spec: dict, recipe: dict, job: dict, file
         log.info("%s: %d parameters on %s", name, trainer.n_parameters, trainer.device)
         trainer.run()
         save_run(trainer, run["ids"], data.name, f)
+
+
+def read_snapshots(snapshots_path, summary_path, rule: str) -> tuple[dict, object, dict]:
+    """(summary, spec, {epoch: weights}) of one finished run, its snapshot file first checked
+    against the size and SHA-256 its ``rule`` job wrote in the summary."""
+    summary = read_json(summary_path)
+    verify(snapshots_path, summary.get("files", {}).get("snapshots"), rule)
+    # weights_only: tensors and plain containers only, a tampered file cannot run code
+    saved = torch.load(snapshots_path, map_location="cpu", weights_only=True)
+    return summary, spec_from_dict(saved["spec"]), saved["snapshots"]
