@@ -19,7 +19,7 @@ try:
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
-from resnet_essence.provenance import busy_time, read_benchmarks
+from resnet_essence.provenance import read_benchmarks, wall_time
 
 DRAWING = {"figure", "panels", "report", "publish"}  # seconds of drawing, redone at will
 
@@ -29,16 +29,13 @@ def run_times(workdir: Path) -> dict:
     paths = sorted(str(p) for p in (workdir / "results" / "benchmarks").glob("*/*.tsv"))
     if not paths:
         raise SystemExit(f"{workdir}: no results/benchmarks/*/*.tsv (not a finished run)")
-    rows = read_benchmarks(paths).assign(path=paths)
-    computing = rows[~rows["rule"].isin(DRAWING)]
-    spans = [
-        (Path(path).stat().st_mtime - seconds, Path(path).stat().st_mtime)
-        for path, seconds in zip(computing["path"], computing["s"], strict=True)
-    ]
+    computing = [p for p in paths if Path(p).parent.name not in DRAWING]
+    rows = read_benchmarks(computing)
+    busy, _ = wall_time(computing)
     return {
-        "stages_s": computing.groupby("rule")["s"].sum().round(1).to_dict(),
-        "jobs": int(len(computing)),
-        "busy_wall_s": round(busy_time(spans), 1),
+        "stages_s": rows.groupby("rule")["s"].sum().round(1).to_dict(),
+        "jobs": len(computing),
+        "busy_wall_s": round(busy, 1),
     }
 
 
