@@ -4,7 +4,6 @@ Run it through Snakemake: ``snakemake --cores 1 --forcerun figure results/figure
 """
 
 import logging
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -12,7 +11,7 @@ import pandas as pd
 from resnet_essence import plotting
 from resnet_essence.files import atomic_path
 from resnet_essence.scripting import rule_script
-from resnet_essence.tables import read_table
+from resnet_essence.tables import read_rule_inputs
 
 log = logging.getLogger("figure")
 
@@ -23,13 +22,7 @@ def save(fig, path) -> None:
 
 
 def read_tables(inputs) -> dict[str, pd.DataFrame]:
-    tables = {Path(path).stem: read_table(path, Path(path).stem) for path in inputs["tables"]}
-    for name in ("survival", "blocks", "examples"):
-        tables[name] = read_table(inputs[name], name)
-    sweeps = [read_table(p, "width_sweep") for p in inputs["width_sweep"]]
-    if sweeps:
-        tables["width_sweep"] = pd.concat(sweeps, ignore_index=True)
-    return plotting.figure_tables(tables)
+    return plotting.figure_tables(read_rule_inputs(inputs, ("survival", "blocks", "examples")))
 
 
 def figure(inputs, outputs) -> None:

@@ -8,31 +8,18 @@ import os
 import platform
 from pathlib import Path
 
-import pandas as pd
-
 from resnet_essence import claims as cl
 from resnet_essence import provenance, render
 from resnet_essence import report as rp
 from resnet_essence.files import write_csv, write_text
 from resnet_essence.scripting import rule_script
-from resnet_essence.tables import read_table
+from resnet_essence.tables import read_rule_inputs
 
 log = logging.getLogger("report")
 
 
-def read_tables(inputs) -> dict:
-    """The aggregated tables and the collapse and width-sweep tables, checked."""
-    tables = {Path(path).stem: read_table(path, Path(path).stem) for path in inputs["tables"]}
-    tables["survival"] = read_table(inputs["survival"], "survival")
-    tables["blocks"] = read_table(inputs["blocks"], "blocks")
-    sweeps = [read_table(p, "width_sweep") for p in inputs["width_sweep"]]
-    if sweeps:
-        tables["width_sweep"] = pd.concat(sweeps, ignore_index=True)
-    return tables
-
-
 def report(inputs, config, outputs) -> None:
-    tables = read_tables(inputs)
+    tables = read_rule_inputs(inputs)
     rules = cl.Rules.from_config(config["report"])
     claims = cl.evaluate(tables, rules)
     devices = ", ".join(sorted(set(tables["runs"]["device"].astype(str))))

@@ -357,3 +357,15 @@ def markdown() -> str:
 
 if __name__ == "__main__":
     sys.stdout.write(markdown() + "\n")
+
+
+def read_rule_inputs(inputs, named=("survival", "blocks")) -> dict[str, pd.DataFrame]:
+    """The tables a drawing rule reads, checked: the aggregated ``tables`` by their stems, the
+    ``named`` ones (collapse tables) by name, and the width sweeps concatenated when any."""
+    tables = {Path(path).stem: read_table(path, Path(path).stem) for path in inputs["tables"]}
+    for name in named:
+        tables[name] = read_table(inputs[name], name)
+    sweeps = [read_table(p, "width_sweep") for p in inputs["width_sweep"]]
+    if sweeps:
+        tables["width_sweep"] = pd.concat(sweeps, ignore_index=True)
+    return tables
