@@ -159,3 +159,32 @@ def test_a_packed_epoch_logs_the_jobs_time_and_records_each_seeds_share(
     first = [r.getMessage() for r in caplog.records if "epoch 1/2" in r.getMessage()]
     assert len(first) == len(SEEDS)
     assert all("(6.0s, ETA 0m06s)" in message for message in first), first
+
+
+def test_a_job_killed_between_two_seeds_checkpoints_resumes_the_others_to_the_same_numbers(
+    tiny_tensors, tmp_path
+):
+    # a packed job writes its seeds' checkpoints one after another at an epoch's end; a kill
+    # between two leaves seed 0 at epoch 2 and seeds 1 and 2 at epoch 1
+    paths = [tmp_path / f"seed{s}.pt" for s in SEEDS]
+    first = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
+    kept = {0: 2, 1: 1, 2: 1}  # seed: the epoch whose checkpoint the kill leaves
+    for k, trainer in enumerate(first.trainers):
+        trainer.on_epoch = lambda st, k=k: (
+            (tmp_path / f"kept{k}.pt").write_bytes(paths[k].read_bytes())
+            if st.epoch == kept[k]
+            else None
+        )
+    straight = first.run()
+    for k, path in enumerate(paths):
+        path.write_bytes((tmp_path / f"kept{k}.pt").read_bytes())
+    resumed = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths).run()
+    # the seeds behind catch up alone, then all go on packed: seed 0 as if never killed ...
+    assert _strip(resumed[0].metrics) == _strip(straight[0].metrics)
+    assert resumed[0].trace == straight[0].trace
+    # ... the others as after any change of path, up to float rounding
+    for k in (1, 2):
+        assert resumed[k].status == "completed" and resumed[k].epoch == 3
+        assert resumed[k].metrics[-1]["train_loss"] == pytest.approx(
+            straight[k].metrics[-1]["train_loss"], rel=1e-3
+        )

@@ -319,9 +319,24 @@ class PackedTrainer:
             if trainer.on_epoch is not None:
                 trainer.on_epoch(trainer.state)
 
+    def _catch_up(self) -> None:
+        """Bring seeds one epoch behind to the others, alone: a job killed while it wrote its
+        seeds' checkpoints at an epoch's end leaves some a checkpoint behind. The seeds that
+        were ahead then go on packed, to the numbers of a job never killed."""
+        states = [t.state for t in self.trainers]
+        running = [s for s in states if s.status == "running"]
+        if not running or any(s.batch_in_epoch or s.warming_up for s in running):
+            return
+        lead = max(s.epoch for s in running)
+        for trainer in self.trainers:
+            if trainer.state.status == "running" and trainer.state.epoch < lead:
+                log.info("%scatching up alone to epoch %d", trainer._prefix(), lead)
+                trainer.run(until=lead)
+
     def run(self) -> list[RunState]:
         for trainer in self.trainers:
             trainer.try_resume()
+        self._catch_up()
         if not self._packable():
             log.info("seeds not at one point, warming up or not packable: one after another")
             return [trainer.run() for trainer in self.trainers]

@@ -413,15 +413,17 @@ class Trainer:
         st.permutation = None
         self.snapshot()
 
-    def run(self) -> RunState:
+    def run(self, until: int | None = None) -> RunState:
+        """Train to the end of the schedule, or only to epoch ``until`` (the run stays open)."""
         self.try_resume()
         st = self.state
+        last = self.cfg.epochs if until is None else min(until, self.cfg.epochs)
         if st.epoch == 0 and st.batch_in_epoch == 0:
             self.snapshot()  # epoch 0: the initialisation
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.model.train()
-            while st.epoch < self.cfg.epochs and st.status == "running":
+            while st.epoch < last and st.status == "running":
                 started = time.perf_counter()
                 if st.permutation is None:
                     st.permutation = torch.randperm(
@@ -442,6 +444,8 @@ class Trainer:
                     self.on_epoch(st)
         finally:
             signal.signal(signal.SIGTERM, previous)
+        if st.status == "running" and st.epoch < self.cfg.epochs:
+            return st  # stopped at ``until``
         if st.status == "running":
             st.status = "completed"
         self.snapshot(force=True)  # the final weights, whichever epoch the run ended at
