@@ -13,7 +13,7 @@ import torch
 from resnet_essence.data import read_dataset
 from resnet_essence.files import write_csv
 from resnet_essence.measure import measure_run
-from resnet_essence.normalise import normalised_test_batch
+from resnet_essence.normalise import normalised_test_batch, normalised_train_batch
 from resnet_essence.runs import read_snapshots
 from resnet_essence.scripting import rule_script
 
@@ -26,14 +26,21 @@ def measure_all(data_path, info_path, snapshots, summaries, cfg, probes_cfg, thr
     data = read_dataset(data_path, info_path)
     # the probe batch, then as many held-out images (probes.probe_snapshots)
     test_x, test_y = normalised_test_batch(data, 2 * cfg["batch_size"])
+    # the class-evidence probe: linear read-outs fitted on training images, scored on test ones
+    n = probes_cfg["class_images"]
+    class_sets = (
+        normalised_train_batch(data, n),
+        normalised_test_batch(data, n),
+        data.num_classes,
+    )
     for index, (snapshots_path, summary_path) in enumerate(zip(snapshots, summaries, strict=True)):
         files = {name: paths[index] for name, paths in outputs.items()}
-        measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, files)
+        measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, files, class_sets)
 
 
-def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outputs) -> None:
+def measure(test_x, test_y, snapshots_path, summary_path, cfg, probes_cfg, outputs, class_sets):
     summary, spec, snapshots = read_snapshots(snapshots_path, summary_path, "train")
-    tables = measure_run(spec, snapshots, summary, test_x, test_y, cfg, probes_cfg)
+    tables = measure_run(spec, snapshots, summary, test_x, test_y, cfg, probes_cfg, class_sets)
     for frame, name in zip(tables, ("layers", "shattering", "probes"), strict=True):
         write_csv(outputs[name], frame)
     epochs = sorted(set(tables[0]["epoch"]))

@@ -25,24 +25,29 @@ def sweep(data_path, info_path, params, threads, out, trained=((), ())) -> None:
     torch.set_num_threads(threads)
     data = read_dataset(data_path, info_path)
     x, y = normalised_test_batch(data, params["batch_size"])
-    rows = []
+    rows, measured = [], set()
     for snapshots_path, summary_path in zip(*trained, strict=True):
         summary, spec, snapshots = read_snapshots(snapshots_path, summary_path, "train_width")
-        rows += trained_width_rows(spec, snapshots[max(snapshots)], summary, x, y)
+        rows += trained_width_rows(spec, snapshots, summary, x, y)
+        measured.add((spec.arch, spec.width))
     if trained[0]:
-        log.info("%d trained nets of the width sweep measured", len(trained[0]))
+        log.info(
+            "%d trained nets of the width sweep measured, at epoch 0 and the end", len(trained[0])
+        )
     for arch in params["archs"]:
+        # a trained width's epoch 0 is its own snapshot, above: the same weights
+        widths = [w for w in params["widths"] if (arch, w) not in measured]
         rows += width_sweep(
             arch,
             params["depth"],
-            list(params["widths"]),
+            widths,
             params["inits"],
             dict(params["model"]),
             x,
             y,
             data.num_classes,
         )
-        log.info("%s-%d: widths %s done", arch, params["depth"], list(params["widths"]))
+        log.info("%s-%d: widths %s done", arch, params["depth"], widths)
     write_csv(out, pd.DataFrame(rows).assign(dataset=data.name))
 
 

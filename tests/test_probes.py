@@ -138,8 +138,12 @@ def test_width_sweep_rows():
     x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
     model = {**default_config()["model"], "norm": "none"}
     rows = pd.DataFrame(width_sweep("plain", 8, [2, 4], 2, model, x, y, 10))
-    assert len(rows) == 2 * 2 * 2
-    assert set(rows["statistic"]) == {"dead_fraction_branch", "signal_slope"}
+    assert len(rows) == 2 * 2 * 3
+    assert set(rows["statistic"]) == {
+        "dead_fraction_branch",
+        "signal_norm_slope",
+        "signal_rms_slope",
+    }
 
 
 def test_the_width_sweep_builds_the_configured_shortcut():

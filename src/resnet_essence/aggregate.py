@@ -122,6 +122,27 @@ def curve_table(metrics: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def signal_profiles(layers: pd.DataFrame) -> dict[str, float]:
+    """The depth profile of the backward signal at the block outputs of one net and snapshot
+    (``layers``: its gradstats rows), two ways:
+
+    - ``signal_norm_*``: the total norm of dL/dh at each block output. A map that hands the
+      gradient on unchanged in norm (an isometry: an identity block, an orthogonal layer) scores
+      slope 0 whatever the shape of its output: the measure the claims use.
+    - ``signal_rms_*``: the same divided by the square root of the output's element count. The
+      count halves at every stage transition (twice the channels, a quarter of the positions), so
+      a conserved signal scores about +0.35 decades per two transitions toward "vanishing" from
+      the bookkeeping alone: kept under its own name, never judged.
+    """
+    signal = layers[(layers["kind"] == "signal") & layers["layer"].str.startswith("block")]
+    signal = signal.sort_values("layer_index")
+    values: dict[str, float] = {}
+    for name, column in (("norm", "signal_grad_norm"), ("rms", "signal_grad_rms")):
+        ratio, slope = depth_profile(signal[column])
+        values[f"signal_{name}_ratio"], values[f"signal_{name}_slope"] = ratio, slope
+    return values
+
+
 def _site_statistics(relu: pd.DataFrame, bn: pd.DataFrame) -> dict[str, float]:
     values: dict[str, float] = {}
     for site, rows in relu.groupby("site", sort=True):
@@ -150,8 +171,8 @@ def _probe_statistics(run: pd.DataFrame) -> dict[str, float]:
     """A run's probes at one epoch, per network: means per site, the switching correlation, the
     lesion errors (probes.py says what each probe measures)."""
     values: dict[str, float] = {}
-    redundancy = run[run["probe"] == "redundancy"]
-    for (site, statistic), rows in redundancy.groupby(["site", "statistic"], sort=True):
+    per_layer = run[run["probe"].isin(["redundancy", "class_evidence"])]
+    for (site, statistic), rows in per_layer.groupby(["site", "statistic"], sort=True):
         values[f"{statistic}_{site}"] = rows["value"].mean()
     units = run[run["probe"] == "linear_units"]
     if len(units):
@@ -182,13 +203,18 @@ def network_runs(
 
     - ``grad_ratio``/``grad_slope``: the depth profile (:func:`depth_profile`) of the
       weight-gradient norm over every conv and linear layer;
-    - ``signal_ratio``/``signal_slope``: the same for the per-element backward signal at the
-      block outputs (stem and classifier excluded): slope above 0 = vanishing toward the input;
+    - ``signal_norm_ratio``/``signal_norm_slope``: the same for the total norm of the backward
+      signal at the block outputs (stem and classifier excluded): slope above 0 = vanishing
+      toward the input; the measure of claims V, 5b, 5c and W2 (:func:`signal_profiles`);
+    - ``signal_rms_ratio``/``signal_rms_slope``: the same per element (the norm over the square
+      root of the element count), the measure before 2026-12 (kept, never judged: it leans);
     - ``inactive_fraction_<site>``, ``dead_fraction_<site>``: how often the ReLUs of one site
       output 0, and the share of their units that never fire (sites are never pooled);
     - ``response_median``/``response_logmean``: the BatchNorm output std over a net's blocks;
     - ``autocorrelation_lag1``: shattering at the smallest lag, mean over the paths;
-    - from the probes: ``pr_per_channel_<site>``, ``relu_r2_<site>``, ``switch_rho`` (all
+    - from the probes: ``pr_per_channel_<site>``, ``relu_r2_<site>``,
+      ``class_acc_input_<site>``, ``class_acc_output_<site>``, ``class_acc_change_<site>``
+      (the class-evidence probe, output minus input), ``switch_rho`` (all
       layers) and ``switch_rho_<site>``, ``always_active_logit_change``,
       ``always_active_delta_loss``, ``intact_error``, ``lesion_images`` (the images the lesion
       errors count on), ``lesion_error_mean`` (every deletable
@@ -203,9 +229,7 @@ def network_runs(
         values: dict[str, float] = {}
         weights = run[run["kind"] == "weight"].sort_values("layer_index")
         values["grad_ratio"], values["grad_slope"] = depth_profile(weights["weight_grad_norm"])
-        signal = run[(run["kind"] == "signal") & run["layer"].str.startswith("block")]
-        signal = signal.sort_values("layer_index")["signal_grad_rms"]
-        values["signal_ratio"], values["signal_slope"] = depth_profile(signal)
+        values.update(signal_profiles(run))
         values.update(_site_statistics(run[run["kind"] == "relu"], run[run["kind"] == "bn"]))
         if has_probes:
             values.update(_probe_statistics(probe_groups.get(key, probes.iloc[:0])))

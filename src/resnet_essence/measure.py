@@ -38,7 +38,7 @@ def he_twin(spec: NetSpec, seed: int) -> tuple[NetSpec, dict[str, torch.Tensor]]
     return twin, build_model(twin).state_dict()
 
 
-def _measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, last: bool):
+def _measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, last, class_sets):
     model = build_model(spec)
     layers, shatter = measure_snapshots(
         model, snapshots, x, y, cfg["path_points"], list(cfg["lags"]), cfg["paths"]
@@ -53,16 +53,25 @@ def _measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, last:
         probes_cfg["draws"],
         seed,
         last=last,
+        class_sets=class_sets,
     )
     return layers, shatter, pd.DataFrame(probes)
 
 
 def measure_run(
-    spec, snapshots, summary: dict, test_x, test_y, cfg: dict, probes_cfg: dict
+    spec,
+    snapshots,
+    summary: dict,
+    test_x,
+    test_y,
+    cfg: dict,
+    probes_cfg: dict,
+    class_sets: tuple | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(layers, shattering, probes) of one run (``summary``: its summary.json), every finite
     snapshot, each row with the run's ids first; the probe batch is the first
-    ``cfg['batch_size']`` images of ``test_x``, the held-out images the next as many."""
+    ``cfg['batch_size']`` images of ``test_x``, the held-out images the next as many;
+    ``class_sets`` as :func:`probes.probe_snapshots` takes them."""
     seed = summary["seed"]
     if summary["status"] != "completed":
         # a diverged run's final weights are not finite; only the snapshots before it count
@@ -75,11 +84,15 @@ def measure_run(
     if getattr(spec, "init", "he") != "he" and 0 in snapshots:
         twin, state = he_twin(spec, seed)
         parts.append(
-            _measure(twin, {0: state}, x, y, test_x, test_y, cfg, probes_cfg, seed, last=False)
+            _measure(
+                twin, {0: state}, x, y, test_x, test_y, cfg, probes_cfg, seed, False, class_sets
+            )
         )
         snapshots = {e: s for e, s in snapshots.items() if e != 0}
         log.info("%s seed %d: epoch 0 measured on the He-initialised twin", spec.init, seed)
-    parts.append(_measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, True))
+    parts.append(
+        _measure(spec, snapshots, x, y, test_x, test_y, cfg, probes_cfg, seed, True, class_sets)
+    )
     ids = {key: summary[key] for key in ("dataset", "arch", "depth", "seed")}
     tables = []
     for frames in zip(*parts, strict=True):

@@ -27,3 +27,10 @@ def normalised_test_batch(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     labels: the fixed batch the statistics and probes are measured on."""
     normalise = Normaliser.fit(torch.from_numpy(data.x_train))
     return normalise(torch.from_numpy(data.x_test[:n])), torch.from_numpy(data.y_test[:n])
+
+
+def normalised_train_batch(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` training images, normalised and not augmented, and their labels: what
+    the class-evidence probe fits its linear classifiers on (probes.class_evidence)."""
+    normalise = Normaliser.fit(torch.from_numpy(data.x_train))
+    return normalise(torch.from_numpy(data.x_train[:n])), torch.from_numpy(data.y_train[:n])

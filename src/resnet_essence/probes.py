@@ -38,9 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .aggregate import signal_profiles
 from .gradstats import calibrate_batchnorm, hooks, layer_statistics
 from .models import BasicBlock, CifarNet, NetSpec, build_model
-from .stats import depth_profile
 
 MAX_ROWS = 4096  # feature vectors per ReLU for the covariance and the regression
 
@@ -58,6 +58,23 @@ def participation_ratio(features: torch.Tensor) -> float:
     return float(trace * trace / squares)
 
 
+def _ridge_predict(
+    fit: tuple[torch.Tensor, torch.Tensor], inputs: torch.Tensor, ridge: float
+) -> torch.Tensor:
+    """Targets predicted linearly (with intercept) from ``inputs``, the map fitted on ``fit``
+    (inputs, targets; samples in rows) by ridge regression, the penalty relative to the mean
+    variance of the fitted inputs (so it does not depend on their scale)."""
+    fit_x, fit_y = (t.double() for t in fit)
+    mean_x, mean_y = fit_x.mean(0, keepdim=True), fit_y.mean(0, keepdim=True)
+    a, b = fit_x - mean_x, fit_y - mean_y
+    gram = a.T @ a
+    penalty = ridge * max(float(torch.trace(gram)) / max(1, gram.shape[0]), 1e-12)
+    weights = torch.linalg.solve(
+        gram + penalty * torch.eye(gram.shape[0], dtype=gram.dtype), a.T @ b
+    )
+    return (inputs.double() - mean_x) @ weights + mean_y
+
+
 def ridge_r2(
     fit: tuple[torch.Tensor, torch.Tensor],
     held_out: tuple[torch.Tensor, torch.Tensor],
@@ -67,20 +84,36 @@ def ridge_r2(
     fitted on ``fit``; each is (inputs, targets) with samples in rows. ``ridge`` is relative to
     the mean variance of the inputs, so the penalty does not depend on their scale.
     """
-    fit_x, fit_y = (t.double() for t in fit)
-    test_x, test_y = (t.double() for t in held_out)
-    mean_x, mean_y = fit_x.mean(0, keepdim=True), fit_y.mean(0, keepdim=True)
-    a, b = fit_x - mean_x, fit_y - mean_y
-    gram = a.T @ a
-    penalty = ridge * max(float(torch.trace(gram)) / max(1, gram.shape[0]), 1e-12)
-    weights = torch.linalg.solve(
-        gram + penalty * torch.eye(gram.shape[0], dtype=gram.dtype), a.T @ b
-    )
-    predicted = (test_x - mean_x) @ weights + mean_y
+    test_x, test_y = held_out[0], held_out[1].double()
+    predicted = _ridge_predict(fit, test_x, ridge)
     total = ((test_y - test_y.mean(0, keepdim=True)) ** 2).sum()
     if total <= 0:
         return float("nan")
     return float(1.0 - ((test_y - predicted) ** 2).sum() / total)
+
+
+def linear_probe_accuracy(
+    fit: tuple[torch.Tensor, torch.Tensor],
+    held_out: tuple[torch.Tensor, torch.Tensor],
+    num_classes: int,
+    ridge: float = 1e-3,
+) -> float:
+    """Held-out accuracy of a linear classifier: least squares on one-hot labels (ridge, with
+    intercept; closed form, so the same features always give the same number), fitted on
+    ``fit`` and scored on ``held_out``, each (features, labels) with samples in rows. It asks
+    how much *class* evidence a linear read-out finds in the features, where ridge R^2 asks how
+    much of everything."""
+    features, labels = fit
+    onehot = F.one_hot(labels.long(), num_classes).double()
+    scores = _ridge_predict((features, onehot), held_out[0], ridge)
+    return float((scores.argmax(1) == held_out[1].long()).double().mean())
+
+
+def class_features(t: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, 4C): each channel averaged over the four quadrants of the image (at
+    most 2 x 2 positions: few enough features for a linear probe fitted on hundreds of
+    images, the same pooling before and after a ReLU)."""
+    return F.adaptive_avg_pool2d(t, min(2, t.shape[-1])).flatten(1)
 
 
 def _rows(t: torch.Tensor) -> torch.Tensor:
@@ -214,6 +247,50 @@ def redundancy(model: CifarNet, x: torch.Tensor, epoch: int) -> list[dict]:
     return rows
 
 
+def _pooled_relu_features(model: CifarNet, x: torch.Tensor) -> list[tuple]:
+    """(name, site, pooled input, pooled output) of every ReLU on the images ``x``."""
+    seen: list[tuple] = []
+    with hooks([]) as handles:
+        for name, site, module in model.relu_sites():
+
+            def hook(_m, inputs, output, name=name, site=site):
+                seen.append((name, site, class_features(inputs[0]), class_features(output)))
+
+            handles.append(module.register_forward_hook(hook))
+        model(x)
+    return seen
+
+
+@torch.no_grad()
+def class_evidence(
+    model: CifarNet,
+    fit: tuple[torch.Tensor, torch.Tensor],
+    held_out: tuple[torch.Tensor, torch.Tensor],
+    num_classes: int,
+    *,
+    epoch: int,
+) -> list[dict]:
+    """Per ReLU: the held-out accuracy of a linear classifier (:func:`linear_probe_accuracy`)
+    on its input and on its output, both pooled alike (:func:`class_features`), fitted on the
+    ``fit`` images (training images) and scored on the ``held_out`` ones (test images), and
+    ``class_acc_change``, output minus input: below 0 the ReLU lost class evidence a linear
+    read-out had, above 0 it made the classes more separable."""
+    fitted, held = _pooled_relu_features(model, fit[0]), _pooled_relu_features(model, held_out[0])
+    rows = []
+    pairs = zip(fitted, held, strict=True)
+    for index, ((name, site, fit_pre, fit_post), (_, _, held_pre, held_post)) in enumerate(pairs):
+        base = {"probe": "class_evidence", "epoch": epoch, "layer_index": index, "layer": name}
+        base["site"] = site
+        before, after = (
+            linear_probe_accuracy((f, fit[1]), (h, held_out[1]), num_classes)
+            for f, h in ((fit_pre, held_pre), (fit_post, held_post))
+        )
+        values = {"class_acc_input": before, "class_acc_output": after}
+        values["class_acc_change"] = after - before
+        rows.extend({**base, "statistic": k, "value": v} for k, v in values.items())
+    return rows
+
+
 @torch.no_grad()
 def linear_units(
     model: CifarNet,
@@ -334,9 +411,13 @@ def probe_snapshots(
     draws: int,
     seed: int,
     last: bool = True,
+    class_sets: tuple | None = None,
 ) -> list[dict]:
-    """Redundancy at every snapshot; linear units and lesions on the last one (unless ``last``
-    is False: these snapshots are not the run's last).
+    """Redundancy (and, with ``class_sets``, class evidence) at every snapshot; linear units and
+    lesions on the last one (unless ``last`` is False: these snapshots are not the run's last).
+
+    ``class_sets``: ((fit images, labels), (held-out images, labels), number of classes) for
+    :func:`class_evidence`.
 
     ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the test
     split, whose next as many images are the held-out set of the linear-unit probe; the lesions
@@ -353,6 +434,8 @@ def probe_snapshots(
             calibrate_batchnorm(model, probe_x)
         model.eval()
         rows += redundancy(model, probe_x, epoch)
+        if class_sets is not None:
+            rows += class_evidence(model, *class_sets, epoch=epoch)
         if epoch == final:
             rows += linear_units(model, probe_x, test_x[held], test_y[held], epoch)
             rows += lesions(
@@ -366,9 +449,12 @@ def _width_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> dict
     shrinks toward the input), on one batch."""
     table = layer_statistics(model, x, y)
     relu = table[(table["kind"] == "relu") & (table["site"] == "branch")]
-    signal = table[(table["kind"] == "signal") & table["layer"].str.startswith("block")]
-    _, slope = depth_profile(signal.sort_values("layer_index")["signal_grad_rms"])
-    return {"dead_fraction_branch": float(relu["dead_fraction"].mean()), "signal_slope": slope}
+    signal = signal_profiles(table)
+    return {
+        "dead_fraction_branch": float(relu["dead_fraction"].mean()),
+        "signal_norm_slope": signal["signal_norm_slope"],
+        "signal_rms_slope": signal["signal_rms_slope"],
+    }
 
 
 def width_sweep(
@@ -382,15 +468,16 @@ def width_sweep(
     num_classes: int,
 ) -> list[dict]:
     """The essay's tip 2 at initialisation (Lu et al. 2019): for each width and random init, the
-    net config ``model:`` describes at that width, He-initialised: the share of dead branch-ReLU
-    units and the slope of the backward signal (``_width_statistics``); epoch 0. Nothing is
-    trained."""
+    net config ``model:`` describes at that width, initialised as config ``model.init`` says
+    (the nets the sweep trains start from exactly these weights: seed ``init``, the same spec):
+    the share of dead branch-ReLU units and the slope of the backward signal
+    (``_width_statistics``); epoch 0. Nothing is trained."""
     rows = []
     for width in widths:
         for init in range(inits):
             torch.manual_seed(init)
-            he = {**model_config, "width": width, "init": "he"}
-            spec = NetSpec.from_config(he, arch, depth, num_classes, x.shape[1])
+            config = {**model_config, "width": width}
+            spec = NetSpec.from_config(config, arch, depth, num_classes, x.shape[1])
             model = build_model(spec)
             calibrate_batchnorm(model, x)
             base = {"arch": arch, "depth": depth, "width": width, "init": init, "epoch": 0}
@@ -400,21 +487,30 @@ def width_sweep(
 
 
 def trained_width_rows(
-    spec: NetSpec, weights: dict[str, torch.Tensor], summary: dict, x: torch.Tensor, y: torch.Tensor
+    spec: NetSpec,
+    snapshots: dict[int, dict[str, torch.Tensor]],
+    summary: dict,
+    x: torch.Tensor,
+    y: torch.Tensor,
 ) -> list[dict]:
-    """A net of the width sweep trained with the recipe (its run's summary and final weights):
-    the same statistics at its last epoch, and its final training error (NaN: it diverged)."""
-    base = {
-        "arch": spec.arch,
-        "depth": spec.depth,
-        "width": spec.width,
-        "init": summary["seed"],
-        "epoch": summary["epochs_completed"],
-    }
+    """A net of the width sweep trained with the recipe (its run's summary and snapshots): the
+    same statistics on its own initial weights (epoch 0) and at its last epoch, and its final
+    training error (NaN: it diverged)."""
+    ids = {"arch": spec.arch, "depth": spec.depth, "width": spec.width, "init": summary["seed"]}
     finished = summary["status"] == "completed"
-    values = {"train_err": summary["final_train_err"] if finished else float("nan")}
-    if finished:
-        model = build_model(spec)
-        model.load_state_dict(weights)
-        values.update(_width_statistics(model, x, y))
-    return [{**base, "statistic": k, "value": v} for k, v in values.items()]
+    end = summary["epochs_completed"]
+    rows = [
+        {**ids, "epoch": end, "statistic": "train_err"}
+        | {"value": summary["final_train_err"] if finished else float("nan")}
+    ]
+    model = build_model(spec)
+    measured = [0] if 0 in snapshots else []
+    measured += [max(snapshots)] if finished and max(snapshots) != 0 else []
+    for epoch in measured:
+        model.load_state_dict(snapshots[epoch])
+        stats = _width_statistics(model, x, y)
+        rows += [
+            {**ids, "epoch": 0 if epoch == 0 else end, "statistic": k, "value": v}
+            for k, v in stats.items()
+        ]
+    return rows

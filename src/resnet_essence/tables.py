@@ -198,8 +198,11 @@ TABLES: dict[str, Table] = {
             "n_points": INT,
             **_ranged("recoverable"),
             **_ranged("collapsed_neighbours"),
+            **_ranged("vs_plain"),
+            "vs_plain_sd": NUMBER,
         },
-        "one manifold, trunk width and block map (plain_layer, original_block, preact_block)",
+        "one manifold, trunk width and block map (plain_layer, original_block, preact_block); "
+        "vs_plain: its recoverable fraction minus the plain layer's on the same maps",
     ),
     "examples": Table(
         "results/collapse/examples.csv",
@@ -331,6 +334,10 @@ TABLES: dict[str, Table] = {
             "reason": TEXT,
             "detectable": NUMBER,
             "seeds_needed": NUMBER,
+            "stage": TEXT,
+            "level_adj": NUMBER,
+            "lo_adj": NUMBER,
+            "hi_adj": NUMBER,
             "verdict_half_a": TEXT,
             "verdict_half_b": TEXT,
             "halves_agree": TEXT,

@@ -21,6 +21,7 @@ import pandas as pd
 from .catalogue import (
     AGAINST,
     AGREES,
+    BOUND,
     CHECK,
     CLAIM_BY_ID,
     CLAIMS,
@@ -36,12 +37,13 @@ from .catalogue import (
     SANITY_FAILED,
     SANITY_PASSED,
     SUPPORTED,
+    UNINFORMATIVE,
     VERDICTS,
     Claim,
     Rules,
     claims_definitions,
 )
-from .collapse import collapse_rows
+from .collapse import collapse_rows, collapse_tests
 from .decision import Row, Test, check_row, decide
 from .design import bottleneck_tests, width_tests
 from .networks import network_tests
@@ -50,6 +52,7 @@ from .replication import agreement, agreement_counts, differences, split_seeds
 __all__ = [
     "AGAINST",
     "AGREES",
+    "BOUND",
     "CHECK",
     "CLAIMS",
     "CLAIM_BY_ID",
@@ -66,6 +69,7 @@ __all__ = [
     "SANITY_FAILED",
     "SANITY_PASSED",
     "SUPPORTED",
+    "UNINFORMATIVE",
     "VERDICTS",
     "Claim",
     "Rules",
@@ -94,7 +98,7 @@ def seed_tests(tables: dict[str, pd.DataFrame], rules: Rules, seeds=None) -> lis
     tests = network_tests(
         keep(tables["runs"]), keep(tables["epochs"]), keep(tables["network_runs"]), rules
     )
-    return tests + bottleneck_tests(keep(tables.get("bottleneck_runs")))
+    return tests + bottleneck_tests(keep(tables.get("bottleneck_runs")), rules)
 
 
 def _check_rows(net_runs: pd.DataFrame, rules: Rules) -> list[Row]:
@@ -119,8 +123,9 @@ def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
     """
     rows = collapse_rows(tables["survival"], tables.get("blocks"), rules)
     rows += _check_rows(tables["network_runs"], rules)
-    sweep = width_tests(tables.get("width_sweep"), rules.converged_train_err)
-    seeded = decide(seed_tests(tables, rules) + sweep, rules)
+    sweep = width_tests(tables.get("width_sweep"), rules)
+    maps = collapse_tests(tables.get("blocks"))
+    seeded = decide(maps + seed_tests(tables, rules) + sweep, rules)
     rows += seeded
     table = pd.DataFrame([asdict(r) for r in rows], columns=COLUMNS[: -len(HALVES)])
     table = table.assign(**{c: "" for c in HALVES})
@@ -132,7 +137,7 @@ def evaluate(tables: dict[str, pd.DataFrame], rules: Rules) -> pd.DataFrame:
             verdicts.append({(r.claim_id, r.setting): r.verdict for r in found})
         keys = list(zip(table["claim_id"], table["setting"], strict=True))
         seed_based = {(r.claim_id, r.setting) for r in seeded} - {
-            (t.claim_id, t.setting) for t in sweep
+            (t.claim_id, t.setting) for t in sweep + maps
         }
         for column, found in zip(HALVES[:2], verdicts, strict=True):
             table[column] = [found.get(k, NOT_TESTABLE) if k in seed_based else "" for k in keys]

@@ -25,6 +25,7 @@ SUPPORTED, CONTRADICTED = "supported", "contradicted"
 AGREES, AGAINST = "agrees with the paper", "against the paper"
 NEGLIGIBLE, INCONCLUSIVE = "negligible", "inconclusive"
 NOT_TESTABLE = "not testable here"
+UNINFORMATIVE, BOUND = "uninformative", "bound"
 SANITY_PASSED, SANITY_FAILED = "sanity check passed", "sanity check failed"
 VERDICTS = {
     SUPPORTED: "an essay's claim: the interval lies beyond the smallest effect of interest on the "
@@ -38,6 +39,11 @@ VERDICTS = {
     INCONCLUSIVE: "the data cannot decide: the interval reaches across a margin, or too few runs; "
     "the power columns say how many seeds would decide it",
     NOT_TESTABLE: "a precondition of the test fails here; the reason column says which",
+    UNINFORMATIVE: "both arms sit at a floor or ceiling of the measure (the reason column says "
+    "which), so no difference beyond the margin could occur whatever the nets do: no evidence "
+    "either way, counted apart from the decisive rows",
+    BOUND: "one arm never reaches the event measured on some seed: the effect is a bound, not a "
+    "measurement (the reason column says which way it points); counted apart",
     SANITY_PASSED: "a theorem checked numerically; it can only fail through a bug",
     SANITY_FAILED: "a theorem failed its numerical check: look for a bug",
 }
@@ -64,7 +70,7 @@ class Rules:
     exact_tolerance: float
     failure_fraction: float
     converged_train_err: float
-    ceiling_test_errors: int
+    floor_errors: int
     speed_train_err: float
     halves: bool
 
@@ -88,13 +94,20 @@ class Claim:
     margin_reason: str = ""
     reference: float = 0.0
     essay: dict[str, str] | None = None  # where in the essay, and its key phrase (Chinese)
-    rule: str = "comparison"  # or "fraction": thresholds on fractions over random maps (3b)
+    rule: str = "comparison"
+    # the range of each arm's measure, [low, high] (None: unbounded on that side): both arms
+    # within the margin of the same end make the row "uninformative" (decision.py)
+    bounds: tuple | None = None
+    floor: str = ""  # the floor or bound rule of the claim in words, for the report
+    changes: tuple = ()  # changes of the registered rule, each dated, with its reason
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"claims.yaml: claim {self.id} has unknown family {self.family!r}")
         if self.family != CHECK and (self.margin is None or self.margin < 0):
             raise ValueError(f"claims.yaml: claim {self.id} needs a margin of at least 0")
+        if self.bounds is not None and len(self.bounds) != 2:
+            raise ValueError(f"claims.yaml: claim {self.id}: bounds must be [low, high]")
         comparison = self.family != CHECK and self.rule == "comparison"
         if comparison and self.predicted not in ("> 0", "< 0", NO_WORSE):
             raise ValueError(f"claims.yaml: claim {self.id}: predicted {self.predicted!r}")

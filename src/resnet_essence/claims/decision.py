@@ -14,6 +14,21 @@ effect: P(wrong) <= a. Holm's correction runs over the family's rows; a row is d
 adjusted p is below alpha. A failure-to-train row carries McNemar's exact p instead, and its side
 is the sign of the difference in failure rates.
 
+Two outcomes stand apart from these, decided before any p-value (claims.yaml, ``floors``):
+
+- *uninformative*: both arms sit at a floor or ceiling of the measure (within the margin of the
+  same bound of its range, every error a handful of images, or a measure that has not moved
+  from its value at initialisation in either arm), so no difference beyond the margin can occur
+  whatever the nets do: the row can only come out "negligible", and says so instead;
+- *bound*: one arm never reaches the event measured on some seed (claim 6: a net that never
+  gets to the training error), so the effect is a bound, not a measurement.
+
+Neither takes part in Holm's correction, since neither is a test.
+
+The interval the report prints beside a verdict is the one the verdict uses: at the row's
+Holm-adjusted level, 1 - alpha * p / p_holm (the row is decided exactly when that interval lies
+in a region), beside the unadjusted 95% interval.
+
 For a row left inconclusive: the smallest effect its seeds can detect (distance from the
 reference, 80% power at Holm's strictest level alpha / m), and the seeds that would detect the
 effect it observed.
@@ -29,6 +44,7 @@ from scipy import stats as sps
 
 from ..stats import Estimate, detectable, holm, seeds_needed
 from .catalogue import (
+    BOUND,
     CHECK,
     CLAIM_BY_ID,
     INCONCLUSIVE,
@@ -37,6 +53,7 @@ from .catalogue import (
     NOT_TESTABLE,
     SANITY_FAILED,
     SANITY_PASSED,
+    UNINFORMATIVE,
     WORDS,
     Claim,
     Rules,
@@ -54,6 +71,9 @@ class Test:
     reason: str = ""  # non-empty: not testable here, and why
     exact: tuple[float, float] | None = None  # (effect, exact p): a failure-to-train row
     seeds: tuple[int, ...] = field(default_factory=tuple)  # the seeds (or pairs) it rests on
+    floor: str = ""  # non-empty: both arms at a floor or ceiling of the measure, and which
+    bound: str = ""  # non-empty: one arm never reaches the event measured, and where
+    stage: str = ""  # "initialisation", "trained" or "random maps": what the row rests on
 
     @property
     def claim(self) -> Claim:
@@ -105,11 +125,15 @@ class Row:
     reason: str
     detectable: float = math.nan
     seeds_needed: float = math.nan
+    stage: str = ""
+    level_adj: float = math.nan  # the confidence level of the interval the verdict uses
+    lo_adj: float = math.nan
+    hi_adj: float = math.nan
 
 
 def _row_p(test: Test) -> tuple[float, str]:
     """(p, region) of a test that can be decided; (NaN, '') otherwise."""
-    if test.reason:
+    if test.reason or test.floor or test.bound:
         return math.nan, ""
     if test.exact is not None:
         effect, p = test.exact
@@ -132,6 +156,22 @@ def _undecidable_reason(test: Test) -> str:
     if estimate is None or estimate.n < 2:
         return "fewer than two measured seeds (runs unfinished, or the measure undefined for them)"
     return "no spread over seeds: nothing to decide from"
+
+
+def adjusted_interval(
+    estimate: Estimate | None, p: float, p_adj: float, alpha: float
+) -> tuple[float, float, float]:
+    """(level, lo, hi): the t interval of ``estimate`` at the row's Holm-adjusted level
+    1 - alpha * p / p_adj, which lies in a region exactly when p_adj < alpha (module
+    docstring); NaN where the row has no p-value or no spread."""
+    nan = math.nan
+    if estimate is None or not estimate.decidable or not (p_adj > 0 and math.isfinite(p)):
+        return nan, nan, nan
+    a = min(1.0, alpha * p / p_adj)
+    if a <= 0:
+        return nan, nan, nan
+    half = float(sps.t.ppf(1 - a / 2, estimate.df)) * estimate.se
+    return 1 - a, estimate.effect - half, estimate.effect + half
 
 
 def _power(test: Test, alpha_row: float, power: float) -> tuple[float, float]:
@@ -166,6 +206,10 @@ def decide(tests: list[Test], rules: Rules) -> list[Row]:
             smallest = needed = math.nan
             if test.reason:
                 verdict, reason = NOT_TESTABLE, test.reason
+            elif test.floor:
+                verdict, reason = UNINFORMATIVE, test.floor
+            elif test.bound:
+                verdict, reason = BOUND, test.bound
             elif not region:
                 verdict, reason = INCONCLUSIVE, _undecidable_reason(test)
             elif p_adj < rules.alpha:
@@ -176,6 +220,8 @@ def decide(tests: list[Test], rules: Rules) -> list[Row]:
                 smallest, needed = _power(test, alpha_row, rules.power)
             est = test.estimate
             effect = test.exact[0] if test.exact is not None else (est.effect if est else math.nan)
+            exact = test.exact is not None
+            level, lo_adj, hi_adj = adjusted_interval(None if exact else est, p, p_adj, rules.alpha)
             out[i] = Row(
                 family,
                 claim.id,
@@ -193,16 +239,30 @@ def decide(tests: list[Test], rules: Rules) -> list[Row]:
                 reason,
                 smallest,
                 needed,
+                test.stage,
+                level,
+                lo_adj,
+                hi_adj,
             )
     return [out[i] for i in range(len(tests))]
 
 
-def check_row(claim_id: str, setting: str, measure: str, value: float, passed: bool) -> Row:
-    """A check (family 'check'): a theorem or identity, passed or failed, no statistics."""
+def check_row(
+    claim_id: str,
+    setting: str,
+    measure: str,
+    value: float,
+    passed: bool | None,
+    stage: str = "random maps",
+    why_not: str = "",
+) -> Row:
+    """A check (family 'check'): a theorem or identity, passed or failed, no statistics;
+    ``passed`` None with ``why_not``: not checked at this size, and why."""
     claim = CLAIM_BY_ID[claim_id]
     assert claim.family == CHECK, claim_id
     nan = math.nan
-    verdict = SANITY_PASSED if passed else SANITY_FAILED
+    verdicts = {None: NOT_TESTABLE, True: SANITY_PASSED, False: SANITY_FAILED}
+    verdict = verdicts[None if passed is None else bool(passed)]
     return Row(
         CHECK,
         claim_id,
@@ -217,5 +277,6 @@ def check_row(claim_id: str, setting: str, measure: str, value: float, passed: b
         nan,
         nan,
         verdict,
-        "",
+        why_not,
+        stage=stage,
     )

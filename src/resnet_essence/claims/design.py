@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 
 from ..stats import binomial_variance, one_sample, paired
+from .catalogue import CLAIM_BY_ID, Rules
 from .decision import Test
+from .floors import at_range_end, few_errors
 
 
-def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
+def bottleneck_tests(runs: pd.DataFrame | None, rules: Rules) -> list[Test]:
     """B1-B3 from ``bottleneck_runs.csv``: final test errors, paired by seed (a diverged run
-    counts at chance error)."""
+    counts at chance error); both nets at the floor (a handful of test errors) make a row
+    uninformative."""
     if runs is None or runs.empty:
         return []
     n_test = float(runs["n_test"].iloc[0])
@@ -22,10 +25,14 @@ def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
         rows = runs[(runs["variant"] == variant) & (runs["width"] == width)].set_index("seed")
         return rows["test_err"].where(rows["status"] == "completed", chance).astype(float)
 
-    def versus(claim_id: str, setting: str, a, b, what: str) -> Test:
+    def versus(claim_id: str, setting: str, a, b, what: str, names) -> Test:
         estimate, used = paired(a, b, n_trials=n_test)
         measure = f"{what}, test error; {len(used)} seed pairs"
-        return Test(claim_id, setting, measure, estimate, seeds=tuple(int(s) for s in used))
+        a, b = a[a.index.isin(used)], b[b.index.isin(used)]
+        floor = at_range_end(CLAIM_BY_ID[claim_id], a, b, names)
+        floor = floor or few_errors(a, b, n_test, rules.floor_errors, names, "test")
+        seeds = tuple(int(s) for s in used)
+        return Test(claim_id, setting, measure, estimate, seeds=seeds, floor=floor, stage="trained")
 
     variants, widths = set(runs["variant"]), sorted(set(runs["width"]))
     tests = []
@@ -33,11 +40,12 @@ def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
         setting = f"bottleneck {width}"
         if {"linear", "relu"} <= variants:
             what = f"linear minus ReLU bottleneck, {width} channels"
-            tests.append(versus("B1", setting, errs("linear", width), errs("relu", width), what))
+            a, b = errs("linear", width), errs("relu", width)
+            tests.append(versus("B1", setting, a, b, what, ("linear", "relu")))
         if {"linear", "expansion"} <= variants:
             what = f"shortcut between bottlenecks minus between expansions, {width} channels"
             a, b = errs("linear", width), errs("expansion", width)
-            tests.append(versus("B3", setting, a, b, what))
+            tests.append(versus("B3", setting, a, b, what, ("linear", "expansion")))
     if {"linear", "relu"} <= variants and len(widths) > 1:
         narrow, wide = widths[0], widths[-1]
         parts = [errs("relu", narrow), -errs("linear", narrow), -errs("relu", wide)]
@@ -50,14 +58,17 @@ def bottleneck_tests(runs: pd.DataFrame | None) -> list[Test]:
             f"{estimate.n} seeds"
         )
         seeds = tuple(int(s) for s in per_seed.index)
-        tests.append(Test("B2", f"bottleneck {narrow} vs {wide}", measure, estimate, seeds=seeds))
+        where = f"bottleneck {narrow} vs {wide}"
+        tests.append(Test("B2", where, measure, estimate, seeds=seeds, stage="trained"))
     return tests
 
 
-def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[Test]:
+def width_tests(sweep: pd.DataFrame | None, rules: Rules) -> list[Test]:
     """W1, W2 from the width sweep: narrowest minus widest, initialisation by initialisation; at
-    epoch 0 (He-initialised nets) and at the end of training (the trained widths, on the inits
-    where the nets of both widths converged)."""
+    epoch 0 (the nets as initialised for training: a trained width's own first snapshot) and at
+    the end of training (the trained widths, on the inits where the nets of both widths
+    converged)."""
+    converged_train_err = rules.converged_train_err
     if sweep is None or sweep.empty:
         return []
     sweep = sweep if "epoch" in sweep else sweep.assign(epoch=0)
@@ -67,6 +78,7 @@ def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[
         narrow, wide = measured["width"].min(), measured["width"].max()
         depth = int(rows["depth"].iloc[0])
         setting = f"{arch}-{depth}, " + ("initialisation" if epoch == 0 else f"epoch {epoch}")
+        stage = "initialisation" if epoch == 0 else "trained"
 
         def values(width, statistic, rows=rows) -> pd.Series:
             v = rows[(rows["width"] == width) & (rows["statistic"] == statistic)]
@@ -86,11 +98,11 @@ def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[
                 )
         for claim_id, statistic, transform in (
             ("W1", "dead_fraction_branch", lambda v: v),
-            ("W2", "signal_slope", lambda v: np.maximum(v, 0.0)),
+            ("W2", "signal_norm_slope", lambda v: np.maximum(v, 0.0)),
         ):
             measure = f"width {narrow} minus width {wide}"
             if why_not:
-                tests.append(Test(claim_id, setting, measure, reason=why_not))
+                tests.append(Test(claim_id, setting, measure, reason=why_not, stage=stage))
                 continue
             a = transform(values(narrow, statistic))
             b = transform(values(wide, statistic))
@@ -98,7 +110,7 @@ def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[
                 a, b = a[a.index.isin(inits)], b[b.index.isin(inits)]
             if claim_id == "W2" and len(a) and (a == 0).all() and (b == 0).all():
                 why = "premise absent: the backward signal vanishes at neither width (slopes <= 0)"
-                tests.append(Test(claim_id, setting, measure, reason=why))
+                tests.append(Test(claim_id, setting, measure, reason=why, stage=stage))
                 continue
             floor = 0.0
             if statistic == "dead_fraction_branch":  # counted on units, as in claim 5a'
@@ -107,5 +119,9 @@ def width_tests(sweep: pd.DataFrame | None, converged_train_err: float) -> list[
                 floor += binomial_variance(b, 36 * n * wide / 7)
             estimate, used = paired(a, b, variance_floor=floor)
             measure += f"; {len(used)} initialisations"
-            tests.append(Test(claim_id, setting, measure, estimate, seeds=tuple(used)))
+            names = (f"width {narrow}", f"width {wide}")
+            at_floor = at_range_end(CLAIM_BY_ID[claim_id], a[a.index.isin(used)], b, names)
+            found = Test(claim_id, setting, measure, estimate, seeds=tuple(used), stage=stage)
+            found.floor = at_floor
+            tests.append(found)
     return tests

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..stats import binomial_variance, mcnemar_exact, one_sample, paired
-from .catalogue import Rules
+from .catalogue import CLAIM_BY_ID, Rules
 from .decision import Test
+from .floors import at_range_end, censored_bound, few_errors, unmoved
 
 Net = tuple[str, int]
 
@@ -199,8 +200,12 @@ class Grid:
         seeds: list[int] | None = None,
         why_not: str = "",
         variance_floor: float = 0.0,
+        stage: str = "trained",
+        error_kind: str = "",
     ) -> Test:
-        """Net a minus net b, seed by seed (only ``seeds``, when given)."""
+        """Net a minus net b, seed by seed (only ``seeds``, when given); "uninformative" when
+        both arms sit within the margin of the same end of the measure's range, or, for error
+        rates (``n_trials``), make a handful of errors (floors.py)."""
         if seeds is not None:
             values_a, values_b = (
                 values_a[values_a.index.isin(seeds)],
@@ -208,11 +213,19 @@ class Grid:
             )
         measure = f"{_name(a)} minus {_name(b)}{detail}"
         if why_not:
-            return Test(claim_id, setting, measure, reason=why_not)
+            return Test(claim_id, setting, measure, reason=why_not, stage=stage)
         estimate, used = paired(values_a, values_b, n_trials, variance_floor=variance_floor)
         total = len(set(self.rows(a).index) | set(self.rows(b).index))
         measure += f"; {len(used)} of {total} seed pairs"
-        return Test(claim_id, setting, measure, estimate, seeds=tuple(int(s) for s in used))
+        names = (_name(a), _name(b))
+        va, vb = values_a[values_a.index.isin(used)], values_b[values_b.index.isin(used)]
+        floor = at_range_end(CLAIM_BY_ID[claim_id], va, vb, names)
+        if n_trials and not floor:
+            floor = few_errors(va, vb, n_trials, self.rules.floor_errors, names, error_kind)
+        seeds_used = tuple(int(s) for s in used)
+        return Test(
+            claim_id, setting, measure, estimate, seeds=seeds_used, floor=floor, stage=stage
+        )
 
     def statistic(self, claim_id, setting, a, b, statistic, epoch, detail="", transform=None):
         """Net a minus net b in a network statistic at a snapshot; the final snapshot only on
@@ -227,8 +240,9 @@ class Grid:
         if transform is not None:
             va, vb = transform(va), transform(vb)
         detail = f"{detail}, epoch {epoch}{self.init_note(epoch)}"
+        stage = "initialisation" if epoch == self.first else "trained"
         return self.versus(
-            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, variance_floor=floor
+            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, floor, stage
         )
 
     def errors(self, claim_id, setting, a, b, column, end_only=False, note="") -> Test:
@@ -241,7 +255,10 @@ class Grid:
         if note and not why_not:
             detail += f" ({note})"
         va, vb = self.error(a, column), self.error(b, column)
-        return self.versus(claim_id, setting, a, b, va, vb, detail, n_trials, seeds, why_not)
+        kind = "training" if column == "train_err" else "test"
+        return self.versus(
+            claim_id, setting, a, b, va, vb, detail, n_trials, seeds, why_not, error_kind=kind
+        )
 
     def failures(self, claim_id: str, setting: str, a: Net, b: Net) -> Test | None:
         """McNemar's exact test of failure to train, where any run of either net failed."""
@@ -260,7 +277,12 @@ class Grid:
         )
         effect = float(fa.mean() - fb.mean())
         return Test(
-            claim_id, f"{setting}, failures", measure, exact=(effect, p), seeds=tuple(seeds)
+            claim_id,
+            f"{setting}, failures",
+            measure,
+            exact=(effect, p),
+            seeds=tuple(seeds),
+            stage="trained",
         )
 
 
@@ -277,25 +299,14 @@ def _depth_pair_tests(grid: Grid, shallow: int, deep: int) -> list[Test]:
     if "residual" in grid.archs:
         a, b = ("residual", deep), ("residual", shallow)
         tests.append(grid.errors("4b", pair, a, b, "train_err", note=grid.describe(a)))
-        tests.append(_test_error_test(grid, "4b'", pair, a, b, reference=b))
-        tests.append(grid.statistic("7b", pair, a, b, "response_median", grid.last))
+        tests.append(_test_error_test(grid, "4b'", pair, a, b))
+        tests.append(_responses(grid, "7b", pair, a, b))
     return tests
 
 
-def _test_error_test(grid: Grid, claim_id: str, setting: str, a: Net, b: Net, reference: Net):
-    """A test-error comparison: on converged seed pairs, and only when the reference net makes
-    enough test errors to show a difference (report.ceiling_test_errors)."""
-    errors = grid.error(reference, "test_err").mean() * grid.n_test
-    if errors < grid.rules.ceiling_test_errors:
-        measure = f"{_name(a)} minus {_name(b)}, test error"
-        return Test(
-            claim_id,
-            setting,
-            measure,
-            reason=f"{_name(reference)} is at the ceiling: {errors:.1f} test errors of "
-            f"{grid.n_test:.0f} on average (< {grid.rules.ceiling_test_errors}), too few to show a "
-            "difference",
-        )
+def _test_error_test(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
+    """A test-error comparison on converged seed pairs (both arms at the floor, a handful of
+    test errors, make it uninformative: Grid.versus)."""
     return grid.errors(claim_id, setting, a, b, "test_err", end_only=True)
 
 
@@ -305,28 +316,33 @@ def _vanishing_tests(grid: Grid, depth: int) -> list[Test]:
     plain, residual = ("plain", depth), ("residual", depth)
     tests = []
     for claim_id, epoch in (("5b", grid.first), ("5c", grid.last)):
-        slopes = grid.stat(plain, "signal_slope", epoch)
+        slopes = grid.stat(plain, "signal_norm_slope", epoch)
         setting = f"depth {depth}, epoch {epoch}"
-        measure = f"plain-{depth}: slope of the backward signal, decades (> 0: vanishing)"
+        measure = (
+            f"plain-{depth}: slope of the total norm of the backward signal (signal_norm_slope), "
+            "decades (> 0: vanishing)"
+        )
         why_not = ""
         if epoch != grid.first:
             seeds, why_not = grid.end_seeds(plain)
             slopes = slopes[slopes.index.isin(seeds)]
+        stage = "initialisation" if epoch == grid.first else "trained"
         if why_not:
-            tests.append(Test("V", setting, measure, reason=why_not))
+            tests.append(Test("V", setting, measure, reason=why_not, stage=stage))
         else:
             estimate = one_sample(slopes.to_numpy())
             measure += f"; {estimate.n} runs"
-            tests.append(Test("V", setting, measure, estimate, seeds=tuple(slopes.index)))
+            seeds = tuple(slopes.index)
+            tests.append(Test("V", setting, measure, estimate, seeds=seeds, stage=stage))
         tests.append(
             grid.statistic(
                 claim_id,
                 f"depth {depth}",
                 residual,
                 plain,
-                "signal_slope",
+                "signal_norm_slope",
                 epoch,
-                ", |slope of the backward signal|",
+                ", |slope of the total norm of the backward signal| (signal_norm_slope)",
                 transform=np.abs,
             )
         )
@@ -342,28 +358,51 @@ def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
     tests += [failures] if failures else []
     tests.append(grid.statistic("S", setting, residual, plain, "autocorrelation_lag1", grid.first))
     tests += _vanishing_tests(grid, depth)
-    for epoch in (grid.first, grid.last):
-        where = f"depth {depth}, epoch {epoch}"
-        if grid.batchnorm:
-            measure = f"residual-{depth} minus plain-{depth}, epoch {epoch}"
-            tests.append(
-                Test(
-                    "5a",
-                    where,
-                    measure,
-                    reason="a BatchNorm precedes every branch ReLU and sets how often it outputs 0 "
-                    "(about half, by construction); judged on nets without normalisation",
-                )
-            )
-        else:
-            tests.append(
-                grid.statistic("5a", where, residual, plain, "inactive_fraction_branch", epoch)
-            )
+    where = f"depth {depth}, epoch {grid.first}"
+    measure = f"residual-{depth} minus plain-{depth}, epoch {grid.first}"
+    tests.append(
+        Test("5a", where, measure, reason=_zeros_by_construction(grid), stage="initialisation")
+    )
+    where = f"depth {depth}, epoch {grid.last}"
+    tests.append(
+        grid.statistic("5a", where, residual, plain, "inactive_fraction_branch", grid.last)
+    )
     where = f"depth {depth}, epoch {grid.last}"
     tests.append(grid.statistic("5a'", where, residual, plain, "dead_fraction_branch", grid.last))
-    tests.append(grid.statistic("7", where, residual, plain, "response_median", grid.last))
+    tests.append(_responses(grid, "7", where, residual, plain))
     tests.append(_speed_test(grid, residual, plain))
     return tests
+
+
+def _zeros_by_construction(grid: Grid) -> str:
+    """Why claim 5a cannot be judged at initialisation in the nets of this grid."""
+    if grid.batchnorm:
+        return (
+            "at initialisation a BatchNorm precedes every branch ReLU and centres its input: it "
+            "outputs 0 on half of its inputs by construction; judged after training, where the "
+            "learned shift sets it"
+        )
+    return (
+        "at initialisation every weight is drawn with mean zero and every bias is zero, so a "
+        "branch ReLU outputs 0 on half of its inputs by construction; judged after training"
+    )
+
+
+def _responses(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
+    """7, 7b: the median response std on the final weights, a minus b; uninformative when
+    neither net's responses moved from initialisation by the margin (a BatchNorm output's std
+    is about |gamma|, 1 at initialisation)."""
+    test = grid.statistic(claim_id, setting, a, b, "response_median", grid.last)
+    if test.reason or test.floor or grid.first is None or grid.first == grid.last:
+        return test
+    seeds = list(test.seeds)
+    start, end = [], []
+    for net in (a, b):
+        for epoch, out in ((grid.first, start), (grid.last, end)):
+            values = grid.stat(net, "response_median", epoch)
+            out.append(values[values.index.isin(seeds)])
+    test.floor = unmoved(CLAIM_BY_ID[claim_id], tuple(start), tuple(end), (_name(a), _name(b)))
+    return test
 
 
 def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
@@ -382,8 +421,13 @@ def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
             f"{grid.schedule:g} epochs; {int(neither.sum())} where neither does, left out)"
         )
     keep = ~neither
+    event = f"reaches training error {threshold:g} in {grid.schedule:g} epochs"
+    bound = censored_bound(ea[keep].isna(), eb[keep].isna(), (_name(a), _name(b)), event)
     ea, eb = ea[keep].fillna(grid.schedule), eb[keep].fillna(grid.schedule)
-    return grid.versus("6", f"depth {a[1]}", a, b, ea, eb, detail)
+    test = grid.versus("6", f"depth {a[1]}", a, b, ea, eb, detail)
+    if not test.reason and not test.floor:
+        test.bound = bound
+    return test
 
 
 def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
@@ -395,7 +439,13 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
         if arch not in grid.archs:
             continue
         net = (arch, depth)
-        for claim_id, statistic in (("M1", "pr_per_channel_branch"), ("M2", "relu_r2_branch")):
+        for claim_id, statistic in (
+            ("M1", "pr_per_channel_branch"),
+            ("M2", "relu_r2_branch"),
+            ("M3", "class_acc_change_branch"),
+        ):
+            if not len(grid.stat(plain, statistic, grid.first)):
+                continue  # tables measured before this probe existed (M3 since 2026-12)
             for epoch in (grid.first, grid.last):
                 setting = f"depth {depth}, epoch {epoch}, {arch}"
                 tests.append(grid.statistic(claim_id, setting, net, plain, statistic, epoch))
@@ -429,15 +479,15 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
         note = grid.init_note(grid.last) if arch != "plain" else ""
         measure = f"{_name(net)}: damage of deleting one block (0: none, 1: chance){note}"
         if why_not:
-            tests.append(Test(claim_id, f"depth {depth}, {arch}", measure, reason=why_not))
+            where = f"depth {depth}, {arch}"
+            tests.append(Test(claim_id, where, measure, reason=why_not, stage="trained"))
             continue
         damage, floor = grid.damage(net, grid.last)
         damage = damage[damage.index.isin(seeds)]
         estimate = one_sample(damage.to_numpy(), 0.5, floor)
         measure += f"; {estimate.n} runs"
-        tests.append(
-            Test(claim_id, f"depth {depth}, {arch}", measure, estimate, seeds=tuple(damage.index))
-        )
+        where, seeds = f"depth {depth}, {arch}", tuple(damage.index)
+        tests.append(Test(claim_id, where, measure, estimate, seeds=seeds, stage="trained"))
     return tests
 
 
@@ -462,11 +512,11 @@ def _linear_unit_tests(grid: Grid) -> list[Test]:
             measure = f"{arch}, {site} ReLUs: mean Spearman correlation{note}"
             if not values:
                 why = f"judged on converged runs only, and no {arch} run converged"
-                tests.append(Test("T2", setting, measure, reason=why))
+                tests.append(Test("T2", setting, measure, reason=why, stage="trained"))
                 continue
             estimate = one_sample(values)
             measure += f" over {estimate.n} runs"
-            tests.append(Test("T2", setting, measure, estimate))
+            tests.append(Test("T2", setting, measure, estimate, stage="trained"))
     return tests
 
 
@@ -475,7 +525,7 @@ def _preact_tests(grid: Grid, depth: int) -> list[Test]:
     setting = f"depth {depth}"
     return [
         grid.errors("P", setting, preact, residual, "train_err", note=grid.describe(preact)),
-        _test_error_test(grid, "P'", setting, preact, residual, reference=residual),
+        _test_error_test(grid, "P'", setting, preact, residual),
     ]
 
 

@@ -8,7 +8,11 @@ normalisation, weights drawn as He et al. initialise them, N(0, 2/n)):
 * ``original_block``  ReLU(z + W2 ReLU(W1 z))          (He et al. 2016a: ReLU after the addition)
 * ``preact_block``    z + W2 ReLU(W1 ReLU(z))          (He et al. 2016b: nothing after it)
 
-A point is recoverable when the Jacobian of x -> block(Tx) has rank m, as for activations.
+A point is recoverable when the Jacobian of x -> block(Tx) has rank m, as for activations. A
+block is compared with the plain layer at the same width on the same random maps (the plain W
+is the block's W1): ``vs_plain`` is the mean over maps of the block's recoverable fraction minus
+the plain layer's, with its interval and the spread over maps (``vs_plain_sd``), so that claims
+3b, 3c ask what the block keeps *beyond* any ReLU layer of its width.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ BLOCK_COLUMNS = [
     "collapsed_neighbours",
     "collapsed_neighbours_lo",
     "collapsed_neighbours_hi",
+    "vs_plain",
+    "vs_plain_lo",
+    "vs_plain_hi",
+    "vs_plain_sd",
 ]
 _BLOCK_CHUNK = 32  # matrices at a time: bounds the (chunk, n, points, m) Jacobians
 
@@ -144,6 +152,7 @@ def block_grid(
                     gaps = np.linalg.norm(out - out[:, :, neighbours], axis=1)
                     collapsed = (gaps < collapse_gaps).mean(axis=1)
                     results[block]["collapsed_neighbours"].append(collapsed)
+            plain = results.get("plain_layer", {}).get("recoverable")
             for block in blocks:
                 row = {
                     "manifold": name,
@@ -155,5 +164,10 @@ def block_grid(
                 }
                 for metric, chunks in results[block].items():
                     row.update(summarise(metric, np.concatenate(chunks)))
+                if plain is not None and block != "plain_layer":
+                    # paired over the maps: the same T and W1 for the block and the plain layer
+                    diff = np.concatenate(results[block]["recoverable"]) - np.concatenate(plain)
+                    row.update(summarise("vs_plain", diff))
+                    row["vs_plain_sd"] = float(diff.std(ddof=1)) if len(diff) > 1 else np.nan
                 rows.append(row)
     return pd.DataFrame(rows, columns=BLOCK_COLUMNS)
