@@ -1,4 +1,6 @@
-"""Rule publish: copy a finished run's figure, report and claims into docs/{name}/.
+"""Rule publish: copy a finished run's figure, report and claims into docs/{name}/, with the
+tables the claims are computed from (docs/{name}/tables/: ``resnet-essence-claims docs/{name}``
+recomputes the claims table from them alone).
 
 The README shows these copies; PROVENANCE.md says which commit, config and wall time produced
 them. Run it through Snakemake after the run, e.g.
@@ -15,6 +17,7 @@ import yaml
 from resnet_essence import provenance
 from resnet_essence import report as rp
 from resnet_essence.files import atomic_path, write_text
+from resnet_essence.published import SOURCES, publish_tables
 from resnet_essence.scripting import rule_script
 from resnet_essence.tables import read_table
 
@@ -34,6 +37,8 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
     report = Path(inputs["report"]).read_text(encoding="utf-8")
     report = report.replace(f"]({figure_link})", f"]({Path(outputs['figure']).name})")
     write_text(outputs["report"], report)
+    sources = {name: inputs[name] for name in SOURCES}
+    publish_tables(sources, list(inputs["width_sweep"]), outputs["tables"])
     claims = read_table(inputs["claims"], "claims")
     write_text(outputs["claims_md"], rp.claims_markdown(claims))
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))

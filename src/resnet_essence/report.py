@@ -12,15 +12,19 @@ import pandas as pd
 
 from . import papers
 from .claims import (
+    BOUND,
     CHECK,
     DECISIVE,
     ESSAY,
     FAMILIES,
     INCONCLUSIVE,
     REPLICATION,
+    UNINFORMATIVE,
     VERDICTS,
     agreement_counts,
 )
+
+STAGES = ("initialisation", "trained", "random maps")
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -69,10 +73,30 @@ def _p_cell(p: float, q: float) -> str:
     return fmt_p(p) if math.isnan(q) else f"{fmt_p(p)} ({fmt_p(q)})"
 
 
+def _column(claims: pd.DataFrame, name: str, default=math.nan) -> pd.Series:
+    """A claims column, or ``default`` for tables written before it existed."""
+    return claims[name] if name in claims else pd.Series(default, index=claims.index)
+
+
+def _adjusted_cell(effect: float, level: float, lo: float, hi: float) -> str:
+    """The interval the verdict uses, at the row's Holm-adjusted level."""
+    if isinstance(level, float) and math.isnan(level):
+        return "–"
+    return f"{fmt_ci(effect, lo, hi)} ({level:.2%})"
+
+
 def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per verdict: where it was judged, what was measured, and the result."""
-    margins = claims["margin"] if "margin" in claims else pd.Series(math.nan, index=claims.index)
-    seeds = claims["n"] if "n" in claims else pd.Series(0, index=claims.index)
+    """One row per verdict: where it was judged, what was measured, and the result; the effect
+    with its unadjusted 95% interval and with the interval the verdict uses (Holm-adjusted)."""
+    margins = _column(claims, "margin")
+    seeds = _column(claims, "n", 0)
+    adjusted = zip(
+        claims["effect"],
+        _column(claims, "level_adj"),
+        _column(claims, "lo_adj"),
+        _column(claims, "hi_adj"),
+        strict=True,
+    )
     return pd.DataFrame(
         {
             "#": claims["claim_id"],
@@ -83,6 +107,7 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
                 fmt_ci(e, lo, hi)
                 for e, lo, hi in zip(claims["effect"], claims["lo"], claims["hi"], strict=True)
             ],
+            "[CI the verdict uses] (level)": [_adjusted_cell(*cells) for cells in adjusted],
             "margin": [fmt(m) for m in margins],
             "p (Holm)": [_p_cell(p, q) for p, q in zip(claims["p"], claims["p_holm"], strict=True)],
             "verdict": [_verdict_cell(v) for v in claims["verdict"]],
@@ -133,6 +158,25 @@ def power_table(claims: pd.DataFrame, power: float) -> pd.DataFrame:
     )
 
 
+def stage_counts(rows: pd.DataFrame) -> str:
+    """How many rows of each stage (at initialisation, on trained nets, on random maps) came
+    out decisive, at a floor (uninformative), as a bound, or neither: in words."""
+    stages = _column(rows, "stage", "").fillna("")
+    parts = []
+    for stage in (*STAGES, ""):
+        these = rows[stages == stage]
+        if these.empty:
+            continue
+        verdicts = these["verdict"]
+        counts = [f"{int(verdicts.isin(DECISIVE).sum())} decisive"]
+        for word in (UNINFORMATIVE, BOUND):
+            if (verdicts == word).any():
+                counts.append(f"{int((verdicts == word).sum())} {word}")
+        name = {"": "other", "trained": "on trained nets", "random maps": "on random maps"}
+        parts.append(f"{name.get(stage, 'at ' + stage)}: {len(these)} ({', '.join(counts)})")
+    return "; ".join(parts)
+
+
 def definitions_table(definitions: pd.DataFrame, essay: bool = False) -> pd.DataFrame:
     """The claims of one family: each claim once, with its source, measure and rule."""
     table = {"#": definitions["id"], "claim": definitions["statement"]}
@@ -150,6 +194,13 @@ def definitions_table(definitions: pd.DataFrame, essay: bool = False) -> pd.Data
             ],
         }
     )
+    if "floor" in definitions:
+        table["floor or bound"] = [f or "–" for f in definitions["floor"].fillna("")]
+    if "changes" in definitions:
+        table["rule changes"] = [
+            "; ".join(c) if isinstance(c, list | tuple) and c else "–"
+            for c in definitions["changes"]
+        ]
     return pd.DataFrame(table)
 
 
@@ -268,6 +319,12 @@ def block_summary(blocks: pd.DataFrame, dims=(2, 3, 4, 8, 16, 32)) -> pd.DataFra
         index=["manifold", "embed_dim"], columns="block", values="recoverable", sort=True
     )
     wide.columns = [f"{c} recoverable" for c in wide.columns]
+    if "vs_plain" in data:
+        paired = data.dropna(subset=["vs_plain"]).pivot_table(
+            index=["manifold", "embed_dim"], columns="block", values="vs_plain", sort=True
+        )
+        paired.columns = [f"{c} minus plain_layer" for c in paired.columns]
+        wide = wide.join(paired)
     wide = wide.map(fmt).reset_index().rename(columns={"embed_dim": "n"})
     return wide
 
@@ -323,7 +380,7 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         if rows.empty:
             continue
         decisive = int(rows["verdict"].isin(DECISIVE).sum())
-        parts += [f"## {title}", f"{len(rows)} rows, {decisive} decisive."]
+        parts += [f"## {title}", f"{len(rows)} rows, {decisive} decisive; {stage_counts(rows)}."]
         if rows["verdict_half_a"].fillna("").ne("").any():
             agree, judged = agreement_counts(claims, family)
             parts.append(
@@ -344,7 +401,8 @@ def _family_section(
     parts = [
         f"## {title}",
         f"{FAMILIES[family].capitalize()}: {len(rows)} rows, {decisive} decisive (a verdict for "
-        "or against, or negligible).",
+        f"or against, or negligible). By what they rest on: {stage_counts(rows)}. Rows at a "
+        "floor (*uninformative*) or a *bound* are no evidence either way and are counted apart.",
         "### Summary",
         markdown_table(summary_table(rows)),
         "### Verdicts",
@@ -408,7 +466,14 @@ def build_report(
         "its reason below): a verdict for or against needs the interval beyond the margin, an "
         "interval inside it is *negligible*. Holm's correction runs within each family "
         f"(family-wise alpha {rules['alpha']}); p is the smallest level at which the row's "
-        "interval falls on one side of a margin, and p (Holm) must be below alpha. Rows on the "
+        "interval falls on one side of a margin, and p (Holm) must be below alpha. Each row "
+        "prints its unadjusted 95% interval and, beside it, the interval the verdict uses: at "
+        "the row's Holm-adjusted level, 1 - alpha p / p (Holm), which lies beyond (or inside) a "
+        "margin exactly when the row is decided. Before any p-value, a row whose two arms sit "
+        "at a floor or ceiling of the measure (within the margin of the same end of its range, "
+        f"fewer than {rules['floor_errors']} errors each, or responses that never moved from "
+        "initialisation) is *uninformative*, and one where an arm never reaches the event "
+        "measured is a *bound*; neither takes part in Holm's correction. Rows on the "
         "final weights use only seeds where both nets converged (final training error at most "
         f"{rules['converged_train_err']:g}); rows at initialisation use every run. A run fails "
         f"to train when it diverges or ends at {rules['failure_fraction']:g} of the chance error "
@@ -453,7 +518,8 @@ def build_report(
         parts += [
             "### Network maps on the lifted manifold",
             "The fraction of points at which each block map stays locally injective, the trunk "
-            "carrying the manifold lifted to n channels (claims 3a, 3b).",
+            "carrying the manifold lifted to n channels, and each block's difference from the "
+            "plain layer on the same random maps (claims 3a, 3b, 3c).",
             markdown_table(block_summary(tables["blocks"])),
         ]
     failed = runs[runs["status"] != "completed"]

@@ -131,7 +131,16 @@ rule publish:
         report="results/report.md",
         claims="results/tables/claims.csv",
         benchmarks=COMPUTE_BENCHMARKS,
+        # the tables every verdict is computed from (resnet_essence/published.py)
+        runs="results/tables/runs.csv",
+        epochs="results/tables/epochs.csv",
+        network_runs="results/tables/network_runs.csv",
+        bottleneck_runs="results/tables/bottleneck_runs.csv",
+        survival="results/collapse/survival.csv",
+        blocks="results/collapse/blocks.csv",
+        width_sweep=WIDTH_SWEEP,
     output:
+        tables=directory("docs/{name}/tables"),
         figure="docs/{name}/main.png",
         report="docs/{name}/report.md",
         claims="docs/{name}/claims.csv",
