@@ -825,3 +825,48 @@ def test_width_claims_name_an_absent_premise_and_responses_need_batchnorm():
     row = _one(claims, "7b", "depth 56 vs 8")
     assert row["verdict"] == NOT_TESTABLE and "no BatchNorm" in row["reason"]
     assert _one(_verdicts(_grid(norm="batch")), "7b", "depth 56 vs 8")["verdict"] != NOT_TESTABLE
+
+
+def test_every_verdict_agrees_with_the_interval_printed_beside_it():
+    """The interval at the row's Holm level (lo_adj, hi_adj) lies in the verdict's region when a
+    row is decided and reaches across a margin when it is not; the unadjusted 95% interval is
+    printed as well, and an inconclusive row says why."""
+    scenarios = [
+        _grid(train={("plain", 56): 0.5}),
+        _grid(
+            stats={
+                **_all("relu_r2_branch", "residual", 0.9),
+                **_all("relu_r2_branch", "plain", 0.5),
+            }
+        ),
+        _grid(train={(a, d): 0.1 for a in ("plain", "residual") for d in DEPTHS}, seeds=20),
+        _grid(train={("plain", 56): 0.02}, noise=0.05, seeds=3),
+    ]
+    checked = {"decided": 0, "open": 0}
+    for grid in scenarios:
+        for row in _verdicts(grid).itertuples():
+            if not np.isfinite(row.level_adj):
+                continue
+            claim = CLAIM_BY_ID[row.claim_id]
+            r, d = claim.reference, claim.margin
+            lo, hi = row.lo_adj, row.hi_adj
+            if claim.predicted == "no worse":
+                regions = {"for": hi < r + d, "against": lo > r + d}
+            else:
+                up, down = lo > r + d, hi < r - d
+                regions = {
+                    "for": up if claim.direction > 0 else down,
+                    "against": down if claim.direction > 0 else up,
+                    "negligible": d > 0 and lo > r - d and hi < r + d,
+                }
+            words = {SUPPORTED: "for", AGREES: "for", CONTRADICTED: "against"}
+            words.update({AGAINST: "against", NEGLIGIBLE: "negligible"})
+            if row.verdict in words:
+                assert regions[words[row.verdict]], row
+                checked["decided"] += 1
+            elif row.verdict == INCONCLUSIVE:
+                assert not any(regions.values()), row
+                assert "reaches across" in row.reason, row
+                checked["open"] += 1
+            assert row.level_adj >= 0.95 - 1e-12 or row.verdict == INCONCLUSIVE
+    assert checked["decided"] > 20 and checked["open"] > 0, checked

@@ -174,6 +174,22 @@ def adjusted_interval(
     return 1 - a, estimate.effect - half, estimate.effect + half
 
 
+def _open_reason(claim: Claim, level, lo, hi, p_adj: float, alpha: float) -> str:
+    """Why a row with a p-value stayed inconclusive, in the terms of the interval it prints."""
+    if claim.predicted == NO_WORSE:
+        where = f"the bound {claim.reference + claim.margin:g}"
+    elif claim.margin > 0:
+        where = f"a margin ({claim.reference:g} +- {claim.margin:g})"
+    else:
+        where = f"the reference {claim.reference:g}"
+    if math.isfinite(level):
+        return (
+            f"the {level:.2%} interval the verdict uses, [{lo:.3g}, {hi:.3g}], reaches across "
+            f"{where} (p Holm {p_adj:.3g}, not below alpha {alpha:g})"
+        )
+    return f"p Holm {p_adj:.3g}, not below alpha {alpha:g}"
+
+
 def _power(test: Test, alpha_row: float, power: float) -> tuple[float, float]:
     """(smallest detectable distance from the reference, seeds needed for the observed effect)
     for an inconclusive row with a usable estimate (module docstring)."""
@@ -222,6 +238,8 @@ def decide(tests: list[Test], rules: Rules) -> list[Row]:
             effect = test.exact[0] if test.exact is not None else (est.effect if est else math.nan)
             exact = test.exact is not None
             level, lo_adj, hi_adj = adjusted_interval(None if exact else est, p, p_adj, rules.alpha)
+            if verdict == INCONCLUSIVE and not reason:
+                reason = _open_reason(claim, level, lo_adj, hi_adj, p_adj, rules.alpha)
             out[i] = Row(
                 family,
                 claim.id,
