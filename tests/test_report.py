@@ -6,9 +6,11 @@ from resnet_essence.render import to_html
 from resnet_essence.report import (
     fmt_ci,
     halves_table,
+    headline_table,
     markdown_table,
     paper_comparison,
     power_table,
+    stage_counts,
     verdict_table,
 )
 
@@ -108,6 +110,42 @@ def test_verdict_table_shows_seeds_margins_p_values_and_reasons():
     assert table["reason"].iloc[1] == "at the ceiling"
     assert list(table["n"]) == ["6", "–", "3"]
     assert list(table["margin"]) == ["0.01", "0.005", "0.02"]
+
+
+def test_the_verdict_table_prints_the_interval_the_verdict_uses_beside_the_95_percent_one():
+    claims = _claims().assign(
+        stage=["trained", "trained", "initialisation"],
+        level_adj=[0.9975, float("nan"), 0.99],
+        lo_adj=[0.6, float("nan"), -0.11],
+        hi_adj=[1.0, float("nan"), 0.01],
+    )
+    table = verdict_table(claims)
+    assert list(table["effect [95% CI]"])[0] == "0.8 [0.7, 0.9]"
+    assert list(table["[CI the verdict uses] (level)"]) == [
+        "0.8 [0.6, 1] (99.75%)",
+        "–",
+        "-0.05 [-0.11, 0.01] (99.00%)",
+    ]
+    # tables written before these columns existed still render
+    assert verdict_table(_claims())["[CI the verdict uses] (level)"].eq("–").all()
+    counts = stage_counts(
+        claims.assign(verdict=["agrees with the paper", "uninformative", "bound"])
+    )
+    assert counts == (
+        "at initialisation: 1 (0 decisive, 1 bound); on trained nets: 2 (1 decisive, "
+        "1 uninformative)"
+    )
+
+
+def test_the_headline_table_is_one_familys_rows_with_their_halves():
+    table = headline_table(_claims())
+    assert list(table["#"]) == ["M1"]
+    assert table.iloc[0]["halves"] == "negligible / negligible"
+    assert table.iloc[0]["effect [95% CI]"] == "-0.05 [-0.09, -0.01]"
+    assert list(headline_table(_claims(), "replication")["halves"]) == [
+        "agrees with the paper / inconclusive",
+        "not testable here / not testable here",
+    ]
 
 
 def test_halves_and_power_tables():

@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("run", help="a published run's folder, e.g. docs/example-confirm")
     parser.add_argument("--out", help="write the recomputed claims table here")
+    parser.add_argument(
+        "--headline",
+        action="store_true",
+        help="print the essay's rows of the recomputed table as the README shows them",
+    )
     args = parser.parse_args(argv)
     try:
         table = recompute(args.run)
@@ -97,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot recompute {args.run}: {error}")
     if args.out:
         write_csv(args.out, table)
+    if args.headline:
+        from .report import headline_table, markdown_table
+
+        print(markdown_table(headline_table(table)))
     published = Path(args.run) / "claims.csv"
     if not published.exists():
         print(f"{len(table)} rows recomputed; no {published} to compare with")

@@ -116,6 +116,31 @@ def verdict_table(claims: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def headline_table(claims: pd.DataFrame, family: str = ESSAY) -> pd.DataFrame:
+    """One family's rows in short, as the README shows them: the effect with its unadjusted 95%
+    interval, the margin, the verdict and the verdicts of the two halves of the seeds."""
+    rows = claims[claims["family"] == family]
+    halves = [
+        f"{a} / {b}" if isinstance(a, str) and a else "–"
+        for a, b in zip(
+            _column(rows, "verdict_half_a", ""), _column(rows, "verdict_half_b", ""), strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "#": rows["claim_id"],
+            "setting": rows["setting"],
+            "effect [95% CI]": [
+                fmt_ci(e, lo, hi)
+                for e, lo, hi in zip(rows["effect"], rows["lo"], rows["hi"], strict=True)
+            ],
+            "margin": [fmt(m) for m in rows["margin"]],
+            "verdict": [_verdict_cell(v) for v in rows["verdict"]],
+            "halves": halves,
+        }
+    )
+
+
 def halves_table(claims: pd.DataFrame) -> pd.DataFrame:
     """The seed-based rows judged on each half of the seeds, and whether the halves agree."""
     rows = claims[claims["halves_agree"].fillna("").isin(["yes", "no", ""])]
