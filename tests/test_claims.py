@@ -123,9 +123,11 @@ def _grid(
     return pd.DataFrame(runs), pd.DataFrame(epochs), pd.DataFrame(net)
 
 
-def _survival(relu_low=0.25, relu_high=1.0, linear_lost=0.0, theory_gap=0.0):
+def _survival(
+    relu_low=0.25, relu_high=1.0, linear_lost=0.0, theory_gap=0.0, dims=(2, 3, 15, 30), half=0.01
+):
     rows = []
-    for n in (2, 3, 15, 30):
+    for n in dims:
         rec = relu_low if n <= 3 else relu_high
         base = {"manifold": "spiral", "input_dim": 2, "embed_dim": n, "bias_std": 0.0}
         rows.append(
@@ -133,8 +135,8 @@ def _survival(relu_low=0.25, relu_high=1.0, linear_lost=0.0, theory_gap=0.0):
                 **base,
                 "activation": "relu",
                 "recoverable": rec,
-                "recoverable_lo": max(rec - 0.01, 0),
-                "recoverable_hi": min(rec + 0.01, 1),
+                "recoverable_lo": max(rec - half, 0),
+                "recoverable_hi": min(rec + half, 1),
                 "theory": rec + theory_gap,
                 "recon_error": 0.5,
             }
@@ -624,6 +626,19 @@ def test_3b_and_3c_set_a_block_against_the_plain_layer_of_its_width():
     # a spread over maps too wide to decide
     noisy = _blocks({2: 0.3, 8: 0.6}, {2: 0.25, 8: 0.6}, spread=1.0)
     assert _block_verdicts("3b", noisy, "spiral, n < 16")["verdict"] == INCONCLUSIVE
+
+
+def test_checks_say_when_the_grid_is_too_small_to_check_them():
+    # the smoke config's grid stops at n = 8: claim 1 is stated at n = 15 and 30
+    small = _survival(dims=(2, 3, 5, 8))
+    rows = [r for r in collapse_rows(small, None, RULES) if r.claim_id == "1"]
+    assert [r.verdict for r in rows] == [NOT_TESTABLE]
+    assert "reaches n = 8" in rows[0].reason and "not checked at this size" in rows[0].reason
+    # a gap of 0.054 to the law, measured on 20 maps (interval +-0.1): what sampling explains
+    few_maps = _survival(theory_gap=0.054, half=0.1)
+    assert _collapse("1b", few_maps) == {SANITY_PASSED}
+    # the same gap measured on many maps (interval +-0.01) is a bug
+    assert _collapse("1b", _survival(theory_gap=0.054, half=0.01)) == {SANITY_FAILED}
 
 
 def test_theorems_are_sanity_checks_that_can_fail():
