@@ -357,3 +357,20 @@ def test_a_malformed_table_stops_the_report_with_the_file_column_and_row(smoke_r
         f"column 'depth', row {len(lines)} (line {len(lines) + 1}): 'deep' is not a number" in log
     )
     assert "results/tables/runs.csv" in log
+
+
+@pytest.mark.pipeline
+def test_a_tiny_image_folder_runs_the_whole_dag(tmp_path):
+    # 3 classes x 5 images a split at depth 8: the test split (15 images) is smaller than the
+    # probe batch (gradstats.batch_size), so the linear-unit probe halves it (probes.py)
+    from fixtures_data import write_fake_imagefolder
+
+    root = write_fake_imagefolder(tmp_path / "images", n_train=5, n_test=5, size=8)
+    write_config(tmp_path, {"dataset": "imagefolder", "data_root": str(root), "depths": [8]})
+    snakemake(tmp_path)
+    assert (tmp_path / "results/report.md").exists()
+    probes = pd.read_csv(tmp_path / "results/tables/probes.csv")
+    delta = probes[probes["statistic"] == "delta_loss_linear_layer"]
+    assert len(delta) and delta["mean"].notna().all()
+    log = (tmp_path / "results/logs/gradstats/imagefolder/plain-8.log").read_text()
+    assert "none beyond the probe batch" in log

@@ -24,7 +24,8 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
 def run_main(main: Callable[[], None], name: str) -> None:
     """Run a script's body; bad input (ValueError: a bad option, a damaged file) becomes one
     clear line in the job's log and exit status 2, a failed write (OSError: a full disk, a
-    missing directory) one line naming the path and status 1."""
+    missing directory) one line naming the path and status 1, and anything else (a bug) its
+    traceback in the job's log and status 1."""
     try:
         main()
     except ValueError as error:
@@ -32,6 +33,11 @@ def run_main(main: Callable[[], None], name: str) -> None:
         raise SystemExit(2) from error
     except OSError as error:
         logging.getLogger(name).error("%s", error)
+        raise SystemExit(1) from error
+    except Exception as error:
+        # Snakemake sends a script's stderr to the terminal only: logged, the traceback also
+        # reaches the rule's log file, which Snakemake's error message points to
+        logging.getLogger(name).exception("unexpected error, a bug in %s", name)
         raise SystemExit(1) from error
 
 
