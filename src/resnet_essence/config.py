@@ -89,6 +89,40 @@ def check(config: dict) -> None:
         )
 
 
+def device_problem(device: str, cuda_devices: int) -> str | None:
+    """What is wrong with config key 'device' on a machine with ``cuda_devices`` CUDA devices
+    (None: nothing; ``auto`` is the CPU where there is none)."""
+    if device in ("cpu", "auto"):
+        return None
+    index = int(device.partition(":")[2] or 0)
+    if not cuda_devices:
+        return (
+            f"config key 'device': {device!r} but CUDA is not available on this machine; "
+            "use device=cpu or device=auto (results already computed are kept either way)"
+        )
+    if index >= cuda_devices:
+        return (
+            f"config key 'device': {device!r} but this machine has {cuda_devices} CUDA "
+            f"device(s), cuda:0 to cuda:{cuda_devices - 1}"
+        )
+    return None
+
+
+def check_device(device: str) -> None:
+    """ValueError when config key 'device' names a CUDA device this machine lacks; asks torch
+    only for a CUDA device, and says nothing where torch is not installed (Snakemake run
+    outside the project's environment: the training job checks again where it runs)."""
+    if device in ("cpu", "auto"):
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    problem = device_problem(device, torch.cuda.device_count())
+    if problem:
+        raise ValueError(problem)
+
+
 def problems(config: dict, schema: dict) -> list[str]:
     """Every way ``config`` breaks ``schema``, each one short line: the key, what is wrong,
     what is allowed, and for an unknown key the nearest known one."""

@@ -8,7 +8,7 @@ import yaml
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from resnet_essence.config import check, coerce, validate
+from resnet_essence.config import check, check_device, coerce, validate
 from resnet_essence.data import loader_options
 from resnet_essence.scripting import library_for_jobs
 
@@ -26,6 +26,15 @@ validate(config, CONFIG_SCHEMA)
 check(config)
 
 
+onstart:
+    # config key 'device' checked against this machine once the DAG is built, before any job
+    # starts and deletes outputs it would rewrite; not where an executor sends the jobs to
+    # other machines (SLURM: a submit node may lack the GPUs its compute nodes have, and the
+    # job checks again where it runs, resnet_essence.training.resolve_device)
+    if workflow.local_exec:
+        check_device(config["device"])
+
+
 wildcard_constraints:
     dataset=r"[a-z0-9_]+",
     arch=r"plain|residual|preact",
@@ -39,12 +48,16 @@ RUN = "results/runs/{dataset}/{arch}-{depth}/seed{seed}"
 BOTTLENECK_RUN = "results/bottleneck/{dataset}/{variant}-b{width}/seed{seed}"
 STATS = "results/gradstats/{dataset}/{arch}-{depth}/seed{seed}"
 WIDTH_RUN = "results/width/{dataset}/{arch}-{depth}-w{width}/seed{seed}"
-# how a training job runs: its device, and whether it compiles or packs its seeds
+# how a training job runs: whether it compiles or packs its seeds. Not its device, which the
+# job reads from the config (scripts/train.py): every param is an output-changing setting to
+# Snakemake, so a device there would retrain every finished run when it changes (auto is the
+# CPU on this machine, yet a new value), and each run's summary records the device it used.
 JOB = {
-    "device": config["device"],
     "compile": config["jobs"]["compile"],
     "pack": config["jobs"]["pack_seeds"],
 }
+
+
 # one benchmark per training job: per network and depth when its seeds are packed
 TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}" + (
     ".tsv" if config["jobs"]["pack_seeds"] else "-seed{seed}.tsv"
