@@ -39,4 +39,6 @@ def main(smk) -> None:
         raise SystemExit(143) from stop
 
 
-rule_script(globals(), main, "train")
+# resumable: a rerun after a kill resumes from the checkpoints, and its log keeps the lines
+# written before the kill
+rule_script(globals(), main, "train", resumable=True)

@@ -89,10 +89,18 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     os.killpg(job.pid, signal.SIGKILL)  # Snakemake and the training job, no warning
     job.wait()
     assert not (tmp_path / RUN / "summary.json").exists()
-    snakemake(tmp_path, "--unlock")  # the killed Snakemake left its lock behind
-    rerun = snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
+    before_kill = (tmp_path / TRAIN_LOG).read_text().splitlines()
+    # the README's recovery: the killed Snakemake left its lock behind, so it says to unlock
+    # once, then run the same command (profiles/default reruns the incomplete outputs)
+    locked = snakemake(tmp_path, TRAIN_TARGET, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(tmp_path, "--unlock")
+    rerun = snakemake(tmp_path, TRAIN_TARGET)
     log = (tmp_path / TRAIN_LOG).read_text()
     assert "resumed from" in log, rerun.stdout[-2000:]
+    # the resumed job appended to the log: every line from before the kill is still there
+    assert before_kill and log.startswith("\n".join(before_kill))
+    assert not (tmp_path / f"{TRAIN_LOG}.unfinished").exists()
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, uninterrupted)
     assert not (tmp_path / RUN / "checkpoint.pt").exists()
@@ -117,7 +125,7 @@ def test_sigterm_checkpoints_and_exits_within_seconds_then_resumes(tmp_path, uni
     assert job.returncode != 0, output[-2000:]
     log = (tmp_path / TRAIN_LOG).read_text()
     assert "stopped by SIGTERM" in log
-    snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
+    snakemake(tmp_path, TRAIN_TARGET)  # the same command: profiles/default reruns incomplete
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, uninterrupted)
 

@@ -4,7 +4,13 @@ import logging
 
 import pytest
 
-from resnet_essence.scripting import run_main, setup_logging
+from resnet_essence.scripting import (
+    JOURNAL_MARK,
+    finish_journal,
+    journal_of,
+    run_main,
+    setup_logging,
+)
 
 
 @pytest.fixture
@@ -35,3 +41,25 @@ def test_every_error_reaches_the_rules_log_file(rule_log, error, status, expecte
     assert expected in text
     if isinstance(error, KeyError):
         assert "delta_loss_linear_layer" in text and "in body" in text
+
+
+def test_a_resumed_job_keeps_the_log_lines_from_before_the_kill(tmp_path):
+    log_file = tmp_path / "logs" / "train.log"
+    setup_logging(log_file, resumable=True)
+    logging.getLogger("train").info("epoch 1/3 before the kill")
+    # SIGKILL: nothing finishes; Snakemake deletes the job's log before it runs the job again
+    log_file.unlink()
+    setup_logging(log_file, resumable=True)
+    logging.getLogger("train").info("resumed from checkpoint.pt at epoch 1")
+    finish_journal(log_file)
+    logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    lines = log_file.read_text().splitlines()
+    assert "epoch 1/3 before the kill" in lines[0]
+    assert lines[1] == JOURNAL_MARK.strip()
+    assert "resumed from checkpoint.pt" in lines[2] and len(lines) == 3
+    assert not journal_of(log_file).exists()  # the run finished: nothing left beside its log
+    # the next run of the same job (its log deleted by Snakemake again) starts a log of its own
+    log_file.unlink()
+    setup_logging(log_file, resumable=True)
+    logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    assert "before the kill" not in log_file.read_text()
