@@ -374,3 +374,32 @@ def test_a_tiny_image_folder_runs_the_whole_dag(tmp_path):
     assert len(delta) and delta["mean"].notna().all()
     log = (tmp_path / "results/logs/gradstats/imagefolder/plain-8.log").read_text()
     assert "none beyond the probe batch" in log
+
+
+@pytest.mark.pipeline
+def test_the_failed_runs_section_counts_what_the_verdict_rows_say(smoke_run):
+    from test_report import failed_per_net_in_claims, failed_per_net_in_section
+
+    report = (smoke_run / "results/report.md").read_text()
+    claims = pd.read_csv(smoke_run / "results/tables/claims.csv", dtype={"claim_id": str})
+    said = failed_per_net_in_claims(claims)
+    assert said, "the smoke run's verdict rows describe no net"
+    counted = failed_per_net_in_section(report)
+    assert {net: counted.get(net, 0) for net in said} == said
+    runs = pd.read_csv(smoke_run / "results/tables/runs.csv")
+    assert f"of {len(runs)} runs" in report.split("## Diverged or failed runs", 1)[1]
+
+
+@pytest.mark.pipeline
+def test_the_report_defines_its_words_and_units(smoke_run):
+    report = (smoke_run / "results/report.md").read_text()
+    assert "[TOC]" not in report  # a Markdown viewer would show it as it is
+    html = (smoke_run / "results/report.html").read_text()
+    assert '<div class="toc">' in html  # the page has its contents
+    for words in ("*trained partly*", "*reference*", "fractions of 1", "running mean"):
+        assert words in report, words
+    assert "0.00M" not in report  # the smoke nets' parameters, readable
+    assert "at []" not in report and "lr 0.1 (constant)" in report  # no milestone, no drop
+    assert "measure (the unit of effect, margin and detectable)" in report or (
+        "Power of the inconclusive rows" not in report
+    )
