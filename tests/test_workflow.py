@@ -360,6 +360,21 @@ def test_a_malformed_table_stops_the_report_with_the_file_column_and_row(smoke_r
 
 
 @pytest.mark.pipeline
+def test_an_impossible_interval_stops_the_figure_naming_the_file(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results")
+    final = tmp_path / "results/tables/final.csv"
+    table = pd.read_csv(final)
+    table.loc[0, "train_err_lo"] = table.loc[0, "train_err_mean"] + 0.1  # well typed, impossible
+    table.to_csv(final, index=False)
+    result = snakemake(tmp_path, "--forcerun", "figure", "--allowed-rules", "figure", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results/logs/figure.log").read_text()
+    assert "results/tables/final.csv: row 1 (line 2): train_err_mean" in log, log[-2000:]
+    assert "lies outside its interval" in log and "yerr" not in log
+
+
+@pytest.mark.pipeline
 def test_a_tiny_image_folder_runs_the_whole_dag(tmp_path):
     # 3 classes x 5 images a split at depth 8: the test split (15 images) is smaller than the
     # probe batch (gradstats.batch_size), so the linear-unit probe halves it (probes.py)
