@@ -133,7 +133,7 @@ def write_config(workdir: Path, overrides: dict | None = None, base: Path = SMOK
         _merge(config, yaml.safe_load(fh))
     _merge(config, overrides or {})
     workdir.mkdir(parents=True, exist_ok=True)
-    # in config.yaml's order, as Snakemake lays a --configfile over it (params compare as written)
+    # in config.yaml's order, to read beside it
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return config
 

@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnet_essence.config import check, check_device, coerce, device_problem, problems, validate
+from resnet_essence.config import (
+    check,
+    check_device,
+    coerce,
+    device_problem,
+    in_schema_order,
+    problems,
+    validate,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -127,3 +135,18 @@ def test_check_device_asks_this_machine(monkeypatch):
     with pytest.raises(ValueError, match="config key 'device': 'cuda:0' but CUDA is not"):
         check_device("cuda:0")
     check_device("auto")  # the CPU here, which is no error
+
+
+def test_a_config_given_another_way_gets_one_key_order():
+    # as Snakemake lays configs/smoke.yaml over config.yaml: the overlay's keys first
+    smoke = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+    default = _config()
+    overlaid = {**smoke, **{k: v for k, v in default.items() if k not in smoke}}
+    overlaid["collapse"] = {
+        **smoke["collapse"],
+        **{k: v for k, v in default["collapse"].items() if k not in smoke["collapse"]},
+    }
+    ordered = in_schema_order(overlaid, SCHEMA)
+    assert list(ordered) == list(SCHEMA["properties"]) == list(default)
+    assert list(ordered["collapse"]) == list(default["collapse"])
+    assert ordered == overlaid  # the same settings

@@ -418,3 +418,15 @@ def test_the_report_defines_its_words_and_units(smoke_run):
     assert "measure (the unit of effect, margin and detectable)" in report or (
         "Power of the inconclusive rows" not in report
     )
+
+
+@pytest.mark.pipeline
+def test_a_deleted_final_weights_file_is_made_again(smoke_run, tmp_path):
+    # model.pt is read by no later rule; the DAG still asks for it
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results", ".snakemake/metadata")
+    assert "Nothing to be done" in snakemake(tmp_path, "-n").stdout
+    (tmp_path / RUN / "model.pt").unlink()
+    dry = snakemake(tmp_path, "-n")
+    assert job_counts(dry.stdout).get("train") == 1, dry.stdout[-3000:]
+    assert f"{RUN}/model.pt" in dry.stdout

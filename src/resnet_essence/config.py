@@ -53,6 +53,18 @@ def coerce(value: Any, schema: dict) -> Any:
     return value
 
 
+def in_schema_order(value: Any, schema: dict) -> Any:
+    """``value`` with every mapping's keys in the order the schema lists them (keys it does not
+    list last, for the schema to reject). Snakemake compares a job's params as written, key
+    order included, and lays a ``--configfile`` over config.yaml with the overlay's keys first:
+    without one order, the same settings reached another way would rerun every job."""
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        keys = [k for k in props if k in value] + [k for k in value if k not in props]
+        return {k: in_schema_order(value[k], props[k]) if k in props else value[k] for k in keys}
+    return value
+
+
 def check(config: dict) -> None:
     """Constraints beyond the schema; ValueError naming the config key."""
     bad = []

@@ -8,7 +8,7 @@ import yaml
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from resnet_essence.config import check, check_device, coerce, validate
+from resnet_essence.config import check, check_device, coerce, in_schema_order, validate
 from resnet_essence.data import loader_options
 from resnet_essence.scripting import library_for_jobs
 
@@ -23,6 +23,10 @@ with open(
 # list of what is wrong (with "did you mean" for a misspelt key) before any job, nothing else
 config.update(coerce(config, CONFIG_SCHEMA))
 validate(config, CONFIG_SCHEMA)
+# one key order however the config was given (params compare with their key order)
+ordered = in_schema_order(config, CONFIG_SCHEMA)
+config.clear()
+config.update(ordered)
 check(config)
 
 
