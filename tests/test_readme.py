@@ -125,3 +125,22 @@ def test_every_readme_snakemake_command_is_well_formed(readme_run):
         result = _in(readme_run, args, "-n", check=False)
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{command}\n{output[-2000:]}"
+
+
+def test_the_readme_image_folder_layout_is_what_the_loader_reads(tmp_path):
+    from fixtures_data import fake_image_array
+    from PIL import Image
+
+    from resnet_essence.data.imagefolder import load_imagefolder
+
+    block = README.split("### Your own images", 1)[1].split("```text\n", 1)[1].split("```")[0]
+    paths = [line.strip() for line in block.splitlines() if line.strip()]
+    for k, rel in enumerate(paths):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(fake_image_array(k % 3, k)).save(tmp_path / rel)
+    root = tmp_path / paths[0].split("/")[0]
+    data = load_imagefolder(
+        root, None, False, train_per_class=None, test_per_class=None, subset_seed=0
+    )
+    assert data.classes == sorted({Path(p).parent.name for p in paths})
+    assert len(data.x_train) + len(data.x_test) == len(paths)

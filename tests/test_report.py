@@ -256,3 +256,25 @@ def test_the_html_page_has_its_contents_without_a_toc_line_in_the_markdown():
     assert_well_formed(document)
     assert '<div class="toc">' in document and 'href="#claims"' in document
     assert document.index('<div class="toc">') < document.index('id="claims"')
+
+
+def test_claims_without_a_row_say_what_this_run_lacks():
+    from conftest import default_config
+
+    from resnet_essence import claims as cl
+    from resnet_essence.report import claims_without_rows
+
+    cfg = {**default_config(), "archs": ["residual"], "depths": [20]}
+    cfg["bottleneck"] = {**cfg["bottleneck"], "variants": []}
+    definitions = cl.claims_definitions(cl.Rules.from_config(cfg["report"]))
+    judged = pd.DataFrame({"claim_id": ["3b", "1", "1b", "2", "3", "3a", "T1"]})
+    table = claims_without_rows(judged, definitions, cfg).set_index("#")["why no row"]
+    assert "3b" not in table.index and len(table) == len(definitions) - len(judged)
+    assert table["V"] == "it compares plain nets; this run trains residual"
+    assert table["5b"].startswith("it compares plain nets and residual nets; this run trains")
+    assert "it compares two depths; this run has [20]" in table["4b"]
+    assert table["W1"].endswith("it needs the width sweep (probes.widths is empty)")
+    assert table["B1"] == "it needs the bottleneck nets (bottleneck.variants is empty)"
+    assert table["5c"] == "it compares plain nets and residual nets; this run trains residual"
+    # a measure that names no net: the run's nets, for the reader to compare with the rule
+    assert table["T2"] == "no net of this run gives its measure (archs ['residual'], depths [20])"

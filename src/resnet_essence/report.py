@@ -204,6 +204,44 @@ def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
     return table
 
 
+def claims_without_rows(claims: pd.DataFrame, definitions: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """The claims with no row in ``claims``, each with what its measure needs that the run's
+    config ``cfg`` lacks (read from the claim's measure and setting in claims.yaml)."""
+    judged = set(claims["claim_id"].astype(str))
+    rows = []
+    for claim in definitions.itertuples(index=False):
+        if str(claim.id) not in judged:
+            rows.append(
+                {
+                    "#": claim.id,
+                    "family": claim.family,
+                    "claim": claim.statement,
+                    "why no row": _what_is_missing(
+                        f"{claim.statement} {claim.measure} {claim.judged_at}", cfg
+                    ),
+                }
+            )
+    return pd.DataFrame(rows, columns=["#", "family", "claim", "why no row"])
+
+
+def _what_is_missing(text: str, cfg: dict) -> str:
+    archs = list(cfg.get("archs", []))
+    needs = [f"{arch} nets" for arch in ("plain", "residual", "preact") if arch in text]
+    missing = [need for need in needs if need.split()[0] not in archs]
+    found = []
+    if missing:
+        found.append(f"it compares {' and '.join(needs)}; this run trains {', '.join(archs)}")
+    if "shallowest" in text and len(cfg.get("depths", [])) < 2:
+        found.append(f"it compares two depths; this run has {cfg.get('depths')}")
+    if "width sweep" in text and not cfg.get("probes", {}).get("widths"):
+        found.append("it needs the width sweep (probes.widths is empty)")
+    if "bottleneck" in text and not cfg.get("bottleneck", {}).get("variants"):
+        found.append("it needs the bottleneck nets (bottleneck.variants is empty)")
+    return "; ".join(found) or (
+        f"no net of this run gives its measure (archs {archs}, depths {cfg.get('depths')})"
+    )
+
+
 def failed_runs(runs: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """The runs that diverged or failed to train, by the verdicts' own rule
     (claims.networks.Grid.failed), each with its final training error."""
@@ -509,6 +547,14 @@ def build_report(
     ]
     for family, title in ((ESSAY, "The essay's claims"), (REPLICATION, "Replications")):
         parts += _family_section(claims, definitions, family, title, rules)
+    unjudged = claims_without_rows(claims, definitions, cfg)
+    if len(unjudged):
+        parts += [
+            "## Claims this run cannot judge",
+            f"{len(unjudged)} of the {len(definitions)} claims have no row here: each needs nets "
+            "or data that this run's config does not include.",
+            markdown_table(unjudged),
+        ]
     checks = claims[claims["family"] == CHECK]
     parts += [
         "## Checks",
