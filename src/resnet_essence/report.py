@@ -242,6 +242,11 @@ def _what_is_missing(text: str, cfg: dict) -> str:
     )
 
 
+# Grid's other tables, which the rule for a failed run does not read
+_NO_EPOCHS = pd.DataFrame(columns=["epoch"])
+_NO_NET_RUNS = pd.DataFrame(columns=["arch", "depth", "seed", "statistic", "epoch", "value"])
+
+
 def failed_runs(runs: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """The runs that diverged or failed to train, by the verdicts' own rule
     (claims.networks.Grid.failed), each with its final training error."""
@@ -255,11 +260,6 @@ def failed_runs(runs: pd.DataFrame, rules: dict) -> pd.DataFrame:
     if not found:
         return pd.DataFrame(columns=columns)
     return pd.concat(found)[columns].reset_index(drop=True)
-
-
-# Grid's other tables, which the rule for a failed run does not read
-_NO_EPOCHS = pd.DataFrame(columns=["epoch"])
-_NO_NET_RUNS = pd.DataFrame(columns=["arch", "depth", "seed", "statistic", "epoch", "value"])
 
 
 def failed_runs_section(runs: pd.DataFrame, rules: dict) -> list[str]:
