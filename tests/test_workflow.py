@@ -428,5 +428,6 @@ def test_a_deleted_final_weights_file_is_made_again(smoke_run, tmp_path):
     assert "Nothing to be done" in snakemake(tmp_path, "-n").stdout
     (tmp_path / RUN / "model.pt").unlink()
     dry = snakemake(tmp_path, "-n")
+    assert "Nothing to be done" not in dry.stdout + dry.stderr
     assert job_counts(dry.stdout).get("train") == 1, dry.stdout[-3000:]
     assert f"{RUN}/model.pt" in dry.stdout
