@@ -39,3 +39,8 @@ rule all:
         "results/report.html",
         "results/figures/main.png",
         rules.panels.output,
+        # every file a run writes, also those no later rule reads (the final weights, model.pt):
+        # one deleted by hand is made again, not left missing with "Nothing to be done"
+        [runs(f"{RUN}/{name}") for name in RUN_FILES],
+        [bottleneck_runs(f"{BOTTLENECK_RUN}/{name}") for name in RUN_FILES],
+        [trained_widths(f"{WIDTH_RUN}/{name}") for name in RUN_FILES],

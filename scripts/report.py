@@ -34,7 +34,7 @@ def report(inputs, config, outputs) -> None:
     text = rp.build_report(tables, claims, cl.claims_definitions(rules), setup, figure)
     write_csv(outputs["claims"], claims)
     write_text(outputs["md"], text)
-    write_text(outputs["html"], render.to_html(text, "resnet-essence report"))
+    write_text(outputs["html"], render.to_html(text, "resnet-essence report", contents=True))
     for row in claims.itertuples():
         log.info("claim %s (%s): %s %s", row.claim_id, row.setting, row.verdict, row.reason)
 

@@ -30,13 +30,15 @@ def main(smk) -> None:
         for name, paths in smk.output.items()
     }
     files = [{name: paths[i] for name, paths in outputs.items()} for i in range(len(runs))]
+    # the device from the config, not from params, where a change would retrain finished runs
+    job = {**smk.params.job, "device": smk.config["device"]}
     try:
-        train_runs(
-            data, runs, dict(smk.params.spec), dict(smk.params.recipe), smk.params.job, files
-        )
+        train_runs(data, runs, dict(smk.params.spec), dict(smk.params.recipe), job, files)
     except Interrupted as stop:  # the checkpoints are written: SLURM's requeue resumes them
         log.error("%s", stop)
         raise SystemExit(143) from stop
 
 
-rule_script(globals(), main, "train")
+# resumable: a rerun after a kill resumes from the checkpoints, and its log keeps the lines
+# written before the kill
+rule_script(globals(), main, "train", resumable=True)

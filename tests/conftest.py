@@ -133,7 +133,8 @@ def write_config(workdir: Path, overrides: dict | None = None, base: Path = SMOK
         _merge(config, yaml.safe_load(fh))
     _merge(config, overrides or {})
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    # in config.yaml's order, to read beside it
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return config
 
 

@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnet_essence.config import check, coerce, problems, validate
+from resnet_essence.config import (
+    check,
+    check_device,
+    coerce,
+    device_problem,
+    in_schema_order,
+    problems,
+    validate,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -110,3 +118,35 @@ def test_a_branch_zero_init_with_batchnorm_names_the_key():
         check(cfg)
     cfg["model"]["norm"] = "none"
     check(cfg)
+
+
+def test_a_cuda_device_this_machine_lacks_names_the_key():
+    assert device_problem("cpu", 0) is None and device_problem("auto", 0) is None
+    assert device_problem("cuda", 1) is None and device_problem("cuda:1", 2) is None
+    assert device_problem("cuda", 0).startswith("config key 'device': 'cuda' but CUDA is not")
+    assert "has 2 CUDA device(s), cuda:0 to cuda:1" in device_problem("cuda:2", 2)
+    check_device("cpu")  # never asks torch
+
+
+def test_check_device_asks_this_machine(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(ValueError, match="config key 'device': 'cuda:0' but CUDA is not"):
+        check_device("cuda:0")
+    check_device("auto")  # the CPU here, which is no error
+
+
+def test_a_config_given_another_way_gets_one_key_order():
+    # as Snakemake lays configs/smoke.yaml over config.yaml: the overlay's keys first
+    smoke = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
+    default = _config()
+    overlaid = {**smoke, **{k: v for k, v in default.items() if k not in smoke}}
+    overlaid["collapse"] = {
+        **smoke["collapse"],
+        **{k: v for k, v in default["collapse"].items() if k not in smoke["collapse"]},
+    }
+    ordered = in_schema_order(overlaid, SCHEMA)
+    assert list(ordered) == list(SCHEMA["properties"]) == list(default)
+    assert list(ordered["collapse"]) == list(default["collapse"])
+    assert ordered == overlaid  # the same settings

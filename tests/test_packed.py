@@ -188,3 +188,23 @@ def test_a_job_killed_between_two_seeds_checkpoints_resumes_the_others_to_the_sa
         assert resumed[k].metrics[-1]["train_loss"] == pytest.approx(
             straight[k].metrics[-1]["train_loss"], rel=1e-3
         )
+
+
+def test_a_seed_whose_checkpoint_is_missing_says_so_and_catches_up(tiny_tensors, tmp_path, caplog):
+    # every seed's checkpoint of epoch 1 kept (as a kill after that epoch leaves them), then
+    # one of them deleted by hand
+    paths = [tmp_path / f"seed{s}.pt" for s in SEEDS]
+    first = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
+    for k, trainer in enumerate(first.trainers):
+        trainer.on_epoch = lambda st, k=k: (
+            (tmp_path / f"kept{k}.pt").write_bytes(paths[k].read_bytes()) if st.epoch == 1 else None
+        )
+    first.run()
+    for k in (0, 2):
+        paths[k].write_bytes((tmp_path / f"kept{k}.pt").read_bytes())
+    paths[1].unlink()
+    with caplog.at_level("INFO"):
+        resumed = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths).run()
+    assert all(r.status == "completed" and r.epoch == 3 for r in resumed)
+    assert f"its checkpoint {paths[1]} is missing while the other seeds" in caplog.text
+    assert "catching up alone from epoch 0 to epoch 1" in caplog.text

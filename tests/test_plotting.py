@@ -88,3 +88,33 @@ def test_lesion_panel_leaves_out_nets_that_diverged_before_the_last_epoch():
     assert drawn["preact"] == pytest.approx([10.0, 11.0, 12.0, 13.0])
     assert any("epoch 10: residual" in text.get_text() for text in ax.texts)
     plt.close(fig)
+
+
+def test_a_label_wider_than_its_panel_is_found():
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.4), layout="constrained")
+    for ax in axes:
+        ax.set_title("short")
+    assert plotting.clipped_labels(fig) == []
+    axes[2].set_title("a title far too long for one of three panels side by side")
+    found = plotting.clipped_labels(fig)
+    assert "a title far too long for one of three panels side by side: the figure's edge" in found
+    plt.close(fig)
+
+
+@pytest.mark.pipeline
+def test_no_title_or_label_of_the_main_figure_is_cut_off(smoke_run):
+    from resnet_essence.tables import read_rule_inputs
+
+    results = smoke_run / "results"
+    names = ["final", "curves", "layers", "networks", "bottleneck", "probes"]
+    inputs = {
+        "tables": [results / f"tables/{name}.csv" for name in names],
+        "width_sweep": sorted(results.glob("tables/*-width_sweep.csv")),
+        **{name: results / f"collapse/{name}.csv" for name in ("survival", "blocks", "examples")},
+    }
+    tables = plotting.figure_tables(read_rule_inputs(inputs, ("survival", "blocks", "examples")))
+    for name in ("final", "curves", "layers", "networks", "probes"):  # the default's labels
+        tables[name]["depth"] = tables[name]["depth"].replace({8: 20, 14: 56})
+    fig = plotting.main_figure(tables)
+    assert plotting.clipped_labels(fig) == []
+    plt.close(fig)

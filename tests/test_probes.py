@@ -9,10 +9,12 @@ from torch import nn
 from resnet_essence.gradstats import calibrate_batchnorm
 from resnet_essence.models import build_model
 from resnet_essence.probes import (
+    HELD_OUT_STATISTICS,
     Lesioned,
     PartialReLU,
     deletable,
     lesions,
+    linear_unit_images,
     linear_units,
     participation_ratio,
     probe_snapshots,
@@ -156,3 +158,44 @@ def test_the_width_sweep_builds_the_configured_shortcut():
     a = pd.DataFrame(width_sweep("residual", 8, [2], 1, model, x, y, 10))
     # option B's projections change the net, so its statistics differ from option A's
     assert not a["value"].equals(b["value"])
+
+
+def _final_probes(test_x, test_y, batch: int) -> pd.DataFrame:
+    model = _trained_like("residual", 8)
+    snapshots = {3: {k: v.clone() for k, v in model.state_dict().items()}}
+    return pd.DataFrame(probe_snapshots(model, snapshots, test_x[:batch], test_x, test_y, 2, 1, 0))
+
+
+def test_a_test_split_no_larger_than_the_probe_batch_still_has_held_out_images(caplog):
+    # 3 classes x 5 test images against gradstats.batch_size 96: nothing after the probe batch
+    torch.manual_seed(0)
+    test_x, test_y = torch.randn(15, 1, 8, 8), torch.arange(15) % 3
+    with caplog.at_level("WARNING"):
+        table = _final_probes(test_x, test_y, batch=96)
+    deltas = table[table["statistic"].isin(HELD_OUT_STATISTICS)]["value"]
+    assert len(deltas) == len(_trained_like("residual", 8).relu_sites()) + 1
+    assert deltas.notna().all()
+    assert "units found on its first 7 images, the loss changes measured on the other 8" in (
+        caplog.text
+    )
+    # the held-out images are never the ones that found the units
+    units_x, held_x, held_y = linear_unit_images(test_x, test_x, test_y)
+    assert torch.equal(torch.cat([units_x, held_x]), test_x) and torch.equal(held_y, test_y[7:])
+    # a larger split keeps the whole probe batch and the images after it
+    units_x, held_x, _ = linear_unit_images(test_x[:4], test_x, test_y)
+    assert torch.equal(units_x, test_x[:4]) and torch.equal(held_x, test_x[4:8])
+
+
+def test_a_probe_batch_of_one_image_leaves_the_loss_changes_absent_not_nan(caplog):
+    from resnet_essence import aggregate
+
+    test_x, test_y = torch.randn(1, 1, 8, 8), torch.zeros(1, dtype=torch.long)
+    with caplog.at_level("WARNING"):
+        table = _final_probes(test_x, test_y, batch=96)
+    units = table[table["probe"] == "linear_units"]
+    assert not set(HELD_OUT_STATISTICS) & set(units["statistic"])
+    assert units["value"].notna().all() and "loss changes are not measured" in caplog.text
+    # and the network statistics go on without them: no switching correlation, no crash
+    values = aggregate._probe_statistics(units)
+    assert "always_active_logit_change" in values
+    assert not any(name.startswith("switch_rho") for name in values)

@@ -89,10 +89,18 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     os.killpg(job.pid, signal.SIGKILL)  # Snakemake and the training job, no warning
     job.wait()
     assert not (tmp_path / RUN / "summary.json").exists()
-    snakemake(tmp_path, "--unlock")  # the killed Snakemake left its lock behind
-    rerun = snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
+    before_kill = (tmp_path / TRAIN_LOG).read_text().splitlines()
+    # the README's recovery: the killed Snakemake left its lock behind, so it says to unlock
+    # once, then run the same command (profiles/default reruns the incomplete outputs)
+    locked = snakemake(tmp_path, TRAIN_TARGET, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(tmp_path, "--unlock")
+    rerun = snakemake(tmp_path, TRAIN_TARGET)
     log = (tmp_path / TRAIN_LOG).read_text()
     assert "resumed from" in log, rerun.stdout[-2000:]
+    # the resumed job appended to the log: every line from before the kill is still there
+    assert before_kill and log.startswith("\n".join(before_kill))
+    assert not (tmp_path / f"{TRAIN_LOG}.unfinished").exists()
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, uninterrupted)
     assert not (tmp_path / RUN / "checkpoint.pt").exists()
@@ -117,7 +125,7 @@ def test_sigterm_checkpoints_and_exits_within_seconds_then_resumes(tmp_path, uni
     assert job.returncode != 0, output[-2000:]
     log = (tmp_path / TRAIN_LOG).read_text()
     assert "stopped by SIGTERM" in log
-    snakemake(tmp_path, TRAIN_TARGET, "--rerun-incomplete")
+    snakemake(tmp_path, TRAIN_TARGET)  # the same command: profiles/default reruns incomplete
     resumed = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, uninterrupted)
 
@@ -162,14 +170,9 @@ def test_rule_scripts_write_only_through_atomic_helpers():
 @pytest.mark.pipeline
 @pytest.mark.parametrize(
     "overrides,message",
-    [
-        ({"dataset": "cifar10", "data": {"download": False}}, "cifar-10-python.tar.gz"),
-        ({"device": "cuda"}, "CUDA is not available"),
-    ],
+    [({"dataset": "cifar10", "data": {"download": False}}, "cifar-10-python.tar.gz")],
 )
 def test_bad_input_found_at_job_time_is_a_clear_error(overrides, message, tmp_path):
-    if overrides.get("device") == "cuda" and torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
     overrides = {"data_root": str(tmp_path / "no-data"), **overrides}
     write_config(tmp_path, overrides)
     result = snakemake(tmp_path, "--keep-going", check=False)
@@ -204,3 +207,28 @@ def test_a_bad_config_loses_nothing_already_computed(smoke_run):
     assert result.returncode != 0 and "'depths'" in result.stdout + result.stderr
     assert (final.read_bytes(), final.stat().st_mtime_ns) == before
     assert "Nothing to be done" in snakemake(smoke_run, "-n").stdout
+
+
+def _result_files(workdir: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(workdir)): p.stat().st_mtime_ns
+        for p in (workdir / "results").rglob("*")
+        if p.is_file() and "logs" not in p.parts
+    }
+
+
+@pytest.mark.pipeline
+def test_a_device_this_machine_lacks_stops_before_any_job_and_deletes_nothing(smoke_run):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    before = _result_files(smoke_run)
+    # a job to run (the figure, forced), whose outputs Snakemake would delete as it starts
+    result = snakemake(smoke_run, "--forcerun", "figure", "--config", "device=cuda", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config key 'device': 'cuda' but CUDA is not available" in output, output[-3000:]
+    assert "rule figure:" not in output  # no job started
+    assert _result_files(smoke_run) == before  # nothing deleted, nothing rewritten
+    # the device is not an output-changing setting: auto (the CPU here) has nothing to rerun
+    auto = snakemake(smoke_run, "-n", "--config", "device=auto")
+    assert "Nothing to be done" in auto.stdout + auto.stderr, auto.stdout[-3000:]

@@ -77,3 +77,26 @@ def test_every_contract_names_each_column_once_with_a_known_type():
     for name, table in TABLES.items():
         assert table.columns and table.row, name
         assert set(table.columns.values()) <= {"text", "integer", "number", "flag"}, name
+
+
+def _final_row(**changes) -> pd.DataFrame:
+    row = {c: 0.1 for c in TABLES["final"].columns}
+    row.update({"dataset": "digits", "arch": "plain", "depth": 20, "params": 270000})
+    row.update({"n_runs": 3, "n_diverged": 0})
+    for metric in ("train_err", "test_err", "train_loss", "test_loss", "train_err_auc"):
+        row.update({f"{metric}_mean": 0.2, f"{metric}_lo": 0.1, f"{metric}_hi": 0.3})
+    return pd.DataFrame([{**row, **changes}])
+
+
+def test_an_interval_that_does_not_hold_its_estimate_is_named_with_its_file(tmp_path):
+    path = tmp_path / "final.csv"
+    _write(path, _final_row(train_err_mean=float("nan"), test_err_lo=float("nan")))
+    read_table(path, "final")  # an estimate or a bound left empty is no contradiction
+    # well typed, but the lower bound above the mean: the figure's error bar would be negative
+    _write(path, pd.concat([_final_row(), _final_row(train_err_lo=0.25)]))
+    with pytest.raises(ValueError) as error:
+        read_table(path, "final")
+    assert str(error.value) == (
+        f"{path}: row 2 (line 3): train_err_mean '0.2' lies outside its interval "
+        "[train_err_lo '0.25', train_err_hi '0.3']"
+    )

@@ -374,3 +374,77 @@ def test_a_malformed_table_stops_the_report_with_the_file_column_and_row(smoke_r
         f"column 'depth', row {len(lines)} (line {len(lines) + 1}): 'deep' is not a number" in log
     )
     assert "results/tables/runs.csv" in log
+
+
+@pytest.mark.pipeline
+def test_an_impossible_interval_stops_the_figure_naming_the_file(smoke_run, tmp_path):
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results")
+    final = tmp_path / "results/tables/final.csv"
+    table = pd.read_csv(final)
+    table.loc[0, "train_err_lo"] = table.loc[0, "train_err_mean"] + 0.1  # well typed, impossible
+    table.to_csv(final, index=False)
+    result = snakemake(tmp_path, "--forcerun", "figure", "--allowed-rules", "figure", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results/logs/figure.log").read_text()
+    assert "results/tables/final.csv: row 1 (line 2): train_err_mean" in log, log[-2000:]
+    assert "lies outside its interval" in log and "yerr" not in log
+
+
+@pytest.mark.pipeline
+def test_a_tiny_image_folder_runs_the_whole_dag(tmp_path):
+    # 3 classes x 5 images a split at depth 8: the test split (15 images) is smaller than the
+    # probe batch (gradstats.batch_size), so the linear-unit probe halves it (probes.py)
+    from fixtures_data import write_fake_imagefolder
+
+    root = write_fake_imagefolder(tmp_path / "images", n_train=5, n_test=5, size=8)
+    write_config(tmp_path, {"dataset": "imagefolder", "data_root": str(root), "depths": [8]})
+    snakemake(tmp_path)
+    assert (tmp_path / "results/report.md").exists()
+    probes = pd.read_csv(tmp_path / "results/tables/probes.csv")
+    delta = probes[probes["statistic"] == "delta_loss_linear_layer"]
+    assert len(delta) and delta["mean"].notna().all()
+    log = (tmp_path / "results/logs/gradstats/imagefolder/plain-8.log").read_text()
+    assert "none beyond the probe batch" in log
+
+
+@pytest.mark.pipeline
+def test_the_failed_runs_section_counts_what_the_verdict_rows_say(smoke_run):
+    from test_report import failed_per_net_in_claims, failed_per_net_in_section
+
+    report = (smoke_run / "results/report.md").read_text()
+    claims = pd.read_csv(smoke_run / "results/tables/claims.csv", dtype={"claim_id": str})
+    said = failed_per_net_in_claims(claims)
+    assert said, "the smoke run's verdict rows describe no net"
+    counted = failed_per_net_in_section(report)
+    assert {net: counted.get(net, 0) for net in said} == said
+    runs = pd.read_csv(smoke_run / "results/tables/runs.csv")
+    assert f"of {len(runs)} runs" in report.split("## Diverged or failed runs", 1)[1]
+
+
+@pytest.mark.pipeline
+def test_the_report_defines_its_words_and_units(smoke_run):
+    report = (smoke_run / "results/report.md").read_text()
+    assert "[TOC]" not in report  # a Markdown viewer would show it as it is
+    html = (smoke_run / "results/report.html").read_text()
+    assert '<div class="toc">' in html  # the page has its contents
+    for words in ("*trained partly*", "*reference*", "fractions of 1", "running mean"):
+        assert words in report, words
+    assert "0.00M" not in report  # the smoke nets' parameters, readable
+    assert "at []" not in report and "lr 0.1 (constant)" in report  # no milestone, no drop
+    assert "measure (the unit of effect, margin and detectable)" in report or (
+        "Power of the inconclusive rows" not in report
+    )
+
+
+@pytest.mark.pipeline
+def test_a_deleted_final_weights_file_is_made_again(smoke_run, tmp_path):
+    # model.pt is read by no later rule; the DAG still asks for it
+    write_config(tmp_path)
+    copy_results(smoke_run, tmp_path, "results", ".snakemake/metadata")
+    assert "Nothing to be done" in snakemake(tmp_path, "-n").stdout
+    (tmp_path / RUN / "model.pt").unlink()
+    dry = snakemake(tmp_path, "-n")
+    assert "Nothing to be done" not in dry.stdout + dry.stderr
+    assert job_counts(dry.stdout).get("train") == 1, dry.stdout[-3000:]
+    assert f"{RUN}/model.pt" in dry.stdout

@@ -159,9 +159,13 @@ def _site_statistics(relu: pd.DataFrame, bn: pd.DataFrame) -> dict[str, float]:
 
 def _switching_correlation(layers: pd.DataFrame) -> float:
     """Spearman correlation over layers between the switching fraction and the held-out loss
-    change when the layer becomes linear (NaN with fewer than three layers or no spread)."""
+    change when the layer becomes linear (NaN with fewer than three layers, no spread, or no
+    loss change measured: a probe without held-out images has none, probes.probe_snapshots)."""
     wide = layers.pivot_table(index="layer_index", columns="statistic", values="value")
-    pair = wide[["switching_fraction", "delta_loss_linear_layer"]].dropna()
+    columns = ["switching_fraction", "delta_loss_linear_layer"]
+    if not set(columns) <= set(wide.columns):
+        return np.nan
+    pair = wide[columns].dropna()
     if len(pair) > 2 and pair.nunique().min() > 1:
         return float(sps.spearmanr(pair["switching_fraction"], pair["delta_loss_linear_layer"])[0])
     return np.nan

@@ -53,6 +53,18 @@ def coerce(value: Any, schema: dict) -> Any:
     return value
 
 
+def in_schema_order(value: Any, schema: dict) -> Any:
+    """``value`` with every mapping's keys in the order the schema lists them (keys it does not
+    list last, for the schema to reject). Snakemake compares a job's params as written, key
+    order included, and lays a ``--configfile`` over config.yaml with the overlay's keys first:
+    without one order, the same settings reached another way would rerun every job."""
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        keys = [k for k in props if k in value] + [k for k in value if k not in props]
+        return {k: in_schema_order(value[k], props[k]) if k in props else value[k] for k in keys}
+    return value
+
+
 def check(config: dict) -> None:
     """Constraints beyond the schema; ValueError naming the config key."""
     bad = []
@@ -87,6 +99,40 @@ def check(config: dict) -> None:
         raise ValueError(
             f"config key 'collapse.example_dims': {too_small} below 2, the spiral's dimension"
         )
+
+
+def device_problem(device: str, cuda_devices: int) -> str | None:
+    """What is wrong with config key 'device' on a machine with ``cuda_devices`` CUDA devices
+    (None: nothing; ``auto`` is the CPU where there is none)."""
+    if device in ("cpu", "auto"):
+        return None
+    index = int(device.partition(":")[2] or 0)
+    if not cuda_devices:
+        return (
+            f"config key 'device': {device!r} but CUDA is not available on this machine; "
+            "use device=cpu or device=auto (results already computed are kept either way)"
+        )
+    if index >= cuda_devices:
+        return (
+            f"config key 'device': {device!r} but this machine has {cuda_devices} CUDA "
+            f"device(s), cuda:0 to cuda:{cuda_devices - 1}"
+        )
+    return None
+
+
+def check_device(device: str) -> None:
+    """ValueError when config key 'device' names a CUDA device this machine lacks; asks torch
+    only for a CUDA device, and says nothing where torch is not installed (Snakemake run
+    outside the project's environment: the training job checks again where it runs)."""
+    if device in ("cpu", "auto"):
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    problem = device_problem(device, torch.cuda.device_count())
+    if problem:
+        raise ValueError(problem)
 
 
 def problems(config: dict, schema: dict) -> list[str]:

@@ -330,12 +330,27 @@ class PackedTrainer:
         lead = max(s.epoch for s in running)
         for trainer in self.trainers:
             if trainer.state.status == "running" and trainer.state.epoch < lead:
-                log.info("%scatching up alone to epoch %d", trainer._prefix(), lead)
+                log.info(
+                    "%scatching up alone from epoch %d to epoch %d",
+                    trainer._prefix(),
+                    trainer.state.epoch,
+                    lead,
+                )
                 trainer.run(until=lead)
 
     def run(self) -> list[RunState]:
-        for trainer in self.trainers:
-            trainer.try_resume()
+        resumed = [trainer.try_resume() for trainer in self.trainers]
+        if any(resumed):
+            # a seed without a checkpoint beside others that have one: say why it starts over
+            # (an unreadable or foreign one has its own warning from try_resume)
+            for trainer, found in zip(self.trainers, resumed, strict=True):
+                if not found and not trainer.checkpoint_path.exists():
+                    log.warning(
+                        "%sits checkpoint %s is missing while the other seeds of this job "
+                        "resumed: it starts from the beginning",
+                        trainer._prefix(),
+                        trainer.checkpoint_path,
+                    )
         self._catch_up()
         if not self._packable():
             log.info("seeds not at one point, warming up or not packable: one after another")

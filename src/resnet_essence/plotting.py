@@ -224,7 +224,10 @@ def training_curves(ax, curves: pd.DataFrame, arch: str) -> None:
     ax.set_ylabel("error (%)")
     if data.empty:
         _empty(ax, f"no {arch} nets in this run")
-    ax.set_title(f"{arch} nets: train - -, test —")
+    # the line styles in the legend, not the title: a title wider than its panel is cut off
+    for dashes, label in (("--", "train"), ("-", "test")):
+        ax.plot([], [], dashes, color="0.4", label=label)
+    ax.set_title(f"{arch} nets by epoch")
     ax.legend(frameon=False)
 
 
@@ -373,7 +376,7 @@ def response_profile(ax, layers: pd.DataFrame) -> None:
             arch,
             bounds=(0, np.inf),
         )
-    ax.set_xlabel(f"BatchNorm layer (input → output), depth {depth}")
+    ax.set_xlabel(f"BN layer (input → output), depth {depth}")
     ax.set_ylabel("response std")
     ax.set_title(f"layer responses (epoch {last})")
     ax.legend(frameon=False)
@@ -604,6 +607,32 @@ def figure_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     if (tables["final"]["dataset"] == "cifar10").any():
         tables["paper"] = paper_table()
     return tables
+
+
+def clipped_labels(fig) -> list[str]:
+    """The titles and axis labels that leave the figure or run into another panel's title (a
+    constrained layout makes room for labels above and beside a panel, not for one wider than
+    its panel): each as '<its text>: <what it runs into>'."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    texts = [
+        (t, t.get_window_extent(renderer))
+        for ax in fig.axes
+        if ax.get_visible() and ax.axison
+        for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
+        if t.get_text()
+    ]
+    found = []
+    for text, box in texts:
+        if box.x0 < -0.5 or box.x1 > width + 0.5 or box.y0 < -0.5 or box.y1 > height + 0.5:
+            found.append(f"{text.get_text()}: the figure's edge")
+    titles = [(t, b) for t, b in texts if any(t is ax.title for ax in fig.axes)]
+    for i, (a, box_a) in enumerate(titles):
+        for b, box_b in titles[i + 1 :]:
+            if box_a.overlaps(box_b):
+                found.append(f"{a.get_text()}: {b.get_text()}")
+    return found
 
 
 def main_figure(tables: dict[str, pd.DataFrame]):

@@ -30,6 +30,7 @@ Each probe returns tidy rows: ``probe``, ``epoch``, ``layer_index``, ``layer``, 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -42,7 +43,11 @@ from .aggregate import signal_profiles
 from .gradstats import calibrate_batchnorm, hooks, layer_statistics
 from .models import BasicBlock, CifarNet, NetSpec, build_model
 
+log = logging.getLogger(__name__)
+
 MAX_ROWS = 4096  # feature vectors per ReLU for the covariance and the regression
+# the linear-unit probe's statistics measured on its held-out images
+HELD_OUT_STATISTICS = ("delta_loss_linear_layer", "always_active_delta_loss")
 
 
 # -- pure measures -------------------------------------------------------------------------------
@@ -401,6 +406,38 @@ def lesions(
     return rows
 
 
+def linear_unit_images(
+    probe_x: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The linear-unit probe's images: (the images that find the always-active units, the
+    held-out images and their labels).
+
+    The held-out images are the test images after the probe batch (as many as it has). A test
+    split no larger than the probe batch (``gradstats.batch_size``) has none after it, so the
+    probe batch is split in two: units found on its first half, the loss measured on its
+    second half, never on the images that found them (there a linear unit changes nothing by
+    construction). A batch of one image cannot be split: the held-out set is empty and the
+    loss changes are left out.
+    """
+    n = len(probe_x)
+    held_x, held_y = test_x[n : 2 * n], test_y[n : 2 * n]
+    if len(held_y):
+        return probe_x, held_x, held_y
+    half = n // 2
+    where = f"the test split has {len(test_y)} image(s), none beyond the probe batch"
+    if not half:
+        log.warning("linear-unit probe: %s: its loss changes are not measured", where)
+        return probe_x, held_x, held_y
+    log.warning(
+        "linear-unit probe: %s (gradstats.batch_size): units found on its first %d images, "
+        "the loss changes measured on the other %d",
+        where,
+        half,
+        n - half,
+    )
+    return probe_x[:half], probe_x[half:], test_y[half:n]
+
+
 def probe_snapshots(
     model: CifarNet,
     snapshots: dict[int, dict[str, torch.Tensor]],
@@ -420,12 +457,13 @@ def probe_snapshots(
     :func:`class_evidence`.
 
     ``probe_x`` are the probe images (the first test images); ``test_x``/``test_y`` the test
-    split, whose next as many images are the held-out set of the linear-unit probe; the lesions
+    split, whose next as many images are the held-out set of the linear-unit probe
+    (``linear_unit_images``: a split no larger than the probe batch is halved); the lesions
     use both batches (a forward pass per lesion: on CIFAR-10 the whole test set would cost more
     than the training).
     """
     rows = []
-    held = slice(len(probe_x), 2 * len(probe_x))
+    units_x, held_x, held_y = linear_unit_images(probe_x, test_x, test_y)
     lesion_set = slice(0, 2 * len(probe_x))
     final = max(snapshots) if last else None
     for epoch in sorted(snapshots):
@@ -437,7 +475,10 @@ def probe_snapshots(
         if class_sets is not None:
             rows += class_evidence(model, *class_sets, epoch=epoch)
         if epoch == final:
-            rows += linear_units(model, probe_x, test_x[held], test_y[held], epoch)
+            units = linear_units(model, units_x, held_x, held_y, epoch)
+            if not len(held_y):  # a loss change on no image is absent, not NaN
+                units = [row for row in units if row["statistic"] not in HELD_OUT_STATISTICS]
+            rows += units
             rows += lesions(
                 model, test_x[lesion_set], test_y[lesion_set], epoch, max_deleted, draws, seed
             )

@@ -44,11 +44,15 @@ VERDICT_CLASSES = {  # the verdict words are claims.catalogue's; the classes the
 }
 
 
-def to_html(text: str, title: str) -> str:
+def to_html(text: str, title: str, contents: bool = False) -> str:
     """A standalone page from Markdown ``text``: tables, a table of contents where ``[TOC]``
-    stands, verdict words (in bold) coloured, and images linked to themselves (click to
-    enlarge)."""
-    body = markdown.markdown(text, extensions=["tables", "toc", "sane_lists"], output_format="html")
+    stands (or, with ``contents``, before the first section: the Markdown itself then has no
+    ``[TOC]`` line, which a Markdown viewer would show as it is), verdict words (in bold)
+    coloured, and images linked to themselves (click to enlarge)."""
+    converter = markdown.Markdown(extensions=["tables", "toc", "sane_lists"], output_format="html")
+    body = converter.convert(text)
+    if contents:
+        body = body.replace("<h2", converter.toc + "\n<h2", 1)
     for verdict, css in VERDICT_CLASSES.items():
         body = body.replace(
             f"<strong>{verdict}</strong>", f'<strong class="verdict {css}">{verdict}</strong>'

@@ -23,6 +23,8 @@ from .claims import (
     VERDICTS,
     agreement_counts,
 )
+from .claims.catalogue import Rules
+from .claims.networks import Grid
 
 STAGES = ("initialisation", "trained", "random maps")
 
@@ -173,6 +175,7 @@ def power_table(claims: pd.DataFrame, power: float) -> pd.DataFrame:
             "seeds now": rows["n"].astype(int),
             "effect": [fmt(e) for e in rows["effect"]],
             "margin": [fmt(m) for m in rows["margin"]],
+            "measure (the unit of effect, margin and detectable)": rows["measure"],
             f"smallest detectable (distance from the reference, {power:.0%} power)": [
                 fmt(d) for d in rows["detectable"]
             ],
@@ -257,7 +260,7 @@ def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
         {
             "dataset": final["dataset"],
             "net": final["arch"] + "-" + final["depth"].astype(str),
-            "params": [f"{p / 1e6:.2f}M" for p in final["params"]],
+            "params": [fmt_params(p) for p in final["params"]],
             "runs (diverged)": [
                 f"{n} ({d})" for n, d in zip(final["n_runs"], final["n_diverged"], strict=True)
             ],
@@ -277,12 +280,97 @@ def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
     return table
 
 
+def claims_without_rows(claims: pd.DataFrame, definitions: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """The claims with no row in ``claims``, each with what its measure needs that the run's
+    config ``cfg`` lacks (read from the claim's measure and setting in claims.yaml)."""
+    judged = set(claims["claim_id"].astype(str))
+    rows = []
+    for claim in definitions.itertuples(index=False):
+        if str(claim.id) not in judged:
+            rows.append(
+                {
+                    "#": claim.id,
+                    "family": claim.family,
+                    "claim": claim.statement,
+                    "why no row": _what_is_missing(
+                        f"{claim.statement} {claim.measure} {claim.judged_at}", cfg
+                    ),
+                }
+            )
+    return pd.DataFrame(rows, columns=["#", "family", "claim", "why no row"])
+
+
+def _what_is_missing(text: str, cfg: dict) -> str:
+    archs = list(cfg.get("archs", []))
+    needs = [f"{arch} nets" for arch in ("plain", "residual", "preact") if arch in text]
+    missing = [need for need in needs if need.split()[0] not in archs]
+    found = []
+    if missing:
+        found.append(f"it compares {' and '.join(needs)}; this run trains {', '.join(archs)}")
+    if "shallowest" in text and len(cfg.get("depths", [])) < 2:
+        found.append(f"it compares two depths; this run has {cfg.get('depths')}")
+    if "width sweep" in text and not cfg.get("probes", {}).get("widths"):
+        found.append("it needs the width sweep (probes.widths is empty)")
+    if "bottleneck" in text and not cfg.get("bottleneck", {}).get("variants"):
+        found.append("it needs the bottleneck nets (bottleneck.variants is empty)")
+    return "; ".join(found) or (
+        f"no net of this run gives its measure (archs {archs}, depths {cfg.get('depths')})"
+    )
+
+
+# Grid's other tables, which the rule for a failed run does not read
+_NO_EPOCHS = pd.DataFrame(columns=["epoch"])
+_NO_NET_RUNS = pd.DataFrame(columns=["arch", "depth", "seed", "statistic", "epoch", "value"])
+
+
+def failed_runs(runs: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """The runs that diverged or failed to train, by the verdicts' own rule
+    (claims.networks.Grid.failed), each with its final training error."""
+    found = []
+    for _, group in runs.groupby("dataset", sort=False):
+        grid = Grid(group, _NO_EPOCHS, _NO_NET_RUNS, Rules.from_config(rules))
+        for (arch, depth), rows in group.groupby(["arch", "depth"], sort=False):
+            failed = grid.failed((arch, int(depth)))
+            found.append(rows[rows["seed"].map(failed).astype(bool).to_numpy()])
+    columns = ["dataset", "arch", "depth", "seed", "status", "epochs_completed", "train_err"]
+    if not found:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(found)[columns].reset_index(drop=True)
+
+
+def failed_runs_section(runs: pd.DataFrame, rules: dict) -> list[str]:
+    """The report's section on runs that diverged or failed to train: what counts as failed,
+    and every such run (the verdict rows' notes count the same runs)."""
+    failed = failed_runs(runs, rules)
+    chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0]) if len(runs) else float("nan")
+    rule = (
+        f"A run fails to train when it diverges or ends at {rules['failure_fraction']:g} of the "
+        f"chance error or above (here a final training error of at least "
+        f"{100 * rules['failure_fraction'] * chance:.1f}%, chance {100 * chance:.1f}%): the "
+        "rule of the verdicts, whose rows count these runs."
+    )
+    if failed.empty:
+        return [f"None of the {len(runs)} runs: all completed and trained. {rule}"]
+    diverged = int((failed["status"] != "completed").sum())
+    table = failed.assign(
+        train_err=[
+            "–" if status != "completed" else f"{100 * err:.1f}"
+            for status, err in zip(failed["status"], failed["train_err"], strict=True)
+        ]
+    ).rename(columns={"train_err": "final training error %"})
+    return [
+        f"{len(failed)} of {len(runs)} runs: {diverged} diverged, "
+        f"{len(failed) - diverged} completed but failed to train. {rule}",
+        markdown_table(table),
+    ]
+
+
 def bottleneck_block(bottleneck: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "variant": bottleneck["variant"],
             "bottleneck": bottleneck["width"],
-            "params": [f"{p / 1e3:.1f}k" for p in bottleneck["params"]],
+            "params": [fmt_params(p) for p in bottleneck["params"]],
             "runs": bottleneck["n_runs"],
             "train error % [95% CI]": ci_column(bottleneck, "train_err", 100),
             "test error % [95% CI]": ci_column(bottleneck, "test_err", 100),
@@ -300,7 +388,7 @@ def paper_comparison(final: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "net": f"{r['arch']}-{depth}",
-                "params (ours)": f"{r['params'] / 1e6:.2f}M",
+                "params (ours)": fmt_params(r["params"]),
                 "params (paper)": papers.HE_PARAMS.get(depth, "–"),
                 "test error % (ours)": ci_column(r.to_frame().T, "test_err", 100)[0],
                 "He et al. %": fmt(paper.get(depth, math.nan)),
@@ -369,13 +457,33 @@ def stage_times(benchmarks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def lr_schedule(train: dict) -> str:
+    """The learning-rate schedule of config ``train:`` in words (training.learning_rate)."""
+    warmup = train.get("warmup_epochs") or 0
+    ramp = f" after a {warmup:g}-epoch linear warm-up" if warmup else ""
+    if train.get("lr_schedule") == "cosine":
+        return f"cosine decay{ramp}"
+    milestones = list(train.get("lr_milestones") or [])
+    if not milestones:
+        return f"constant{ramp}"
+    unit = {"iteration": "iterations", "epoch": "epochs", "fraction": "of the schedule"}
+    at = ", ".join(f"{m:g}" for m in milestones)
+    where = unit.get(train.get("milestone_unit"), train.get("milestone_unit"))
+    return f"×{train.get('lr_gamma'):g} at {at} {where}{ramp}"
+
+
+def fmt_params(count: float) -> str:
+    """A parameter count readable at any size: 0.27M, 12.3k, 868."""
+    if count >= 1e5:
+        return f"{count / 1e6:.2f}M"
+    if count >= 1e3:
+        return f"{count / 1e3:.1f}k"
+    return f"{int(count)}"
+
+
 def _setup(cfg: dict, setup: dict) -> str:
     train, model = cfg.get("train", {}), cfg.get("model", {})
-    if train.get("lr_schedule") == "cosine":
-        schedule = f"cosine decay after a {train.get('warmup_epochs')}-epoch linear warm-up"
-    else:
-        unit = train.get("milestone_unit")
-        schedule = f"×{train.get('lr_gamma')} at {train.get('lr_milestones')} ({unit}s)"
+    schedule = lr_schedule(train)
     items = [
         f"dataset `{cfg.get('dataset')}`; archs {cfg.get('archs')}; depths {cfg.get('depths')}; "
         f"seeds {cfg.get('seeds')}; device `{cfg.get('device')}`",
@@ -461,6 +569,27 @@ def _family_section(
     return parts
 
 
+# the words the verdict rows use, defined once (a newcomer meets them in every table)
+WORDS = (
+    "**Words and units.** A run *converged* when its final training error is at most "
+    "report.converged_train_err, *failed to train* as just said, and *trained partly* in "
+    "between. Each claim predicts its effect on one side of a *reference* value (0, a "
+    "difference of nothing, unless the claim's rule below says otherwise, under *predicted*), "
+    "and the margin is measured from it; the power tables give an effect's distance from it. "
+    "An effect, its interval, its margin and its smallest detectable value are in the unit of "
+    "the row's measure: error rates and other fractions as fractions of 1 (0.01 is one "
+    "percentage point), slopes of the backward signal in decades per network, speeds in "
+    "epochs. Only the tables of final errors give percent."
+)
+# why a final training error can sit above the test error
+FINAL_ERRORS_NOTE = (
+    "Error rates in percent. The training error is the running mean over the last epoch's "
+    "batches, as He et al. plot it: measured on augmented images while the weights still "
+    "change, and not a pass over the training set with the final weights, so it can be above "
+    "the test error. The test error is one pass over the test set with the final weights."
+)
+
+
 def build_report(
     tables: dict[str, pd.DataFrame],
     claims: pd.DataFrame,
@@ -480,7 +609,6 @@ def build_report(
         "# resnet-essence: why residual networks work, measured",
         "Every number below was computed by this pipeline from the run described under Setup; "
         "each verdict follows the rule of its claim, fixed before the data were seen.",
-        "[TOC]",
         "## How a verdict is reached",
         "The claims come in three families, named in advance (`claims.yaml`): the essay's own "
         "claims, replications of published results, and checks of theorems. Nets are compared "
@@ -504,10 +632,19 @@ def build_report(
         f"to train when it diverges or ends at {rules['failure_fraction']:g} of the chance error "
         "or above; failures are counted and compared with McNemar's exact test. Error rates "
         "carry at least the binomial uncertainty of counting errors on the images.",
+        WORDS,
         markdown_table(meanings),
     ]
     for family, title in ((ESSAY, "The essay's claims"), (REPLICATION, "Replications")):
         parts += _family_section(claims, definitions, family, title, rules)
+    unjudged = claims_without_rows(claims, definitions, cfg)
+    if len(unjudged):
+        parts += [
+            "## Claims this run cannot judge",
+            f"{len(unjudged)} of the {len(definitions)} claims have no row here: each needs nets "
+            "or data that this run's config does not include.",
+            markdown_table(unjudged),
+        ]
     checks = claims[claims["family"] == CHECK]
     parts += [
         "## Checks",
@@ -519,6 +656,7 @@ def build_report(
         "## Figure",
         f"![main figure]({figure})",
         "## Final errors",
+        FINAL_ERRORS_NOTE,
         markdown_table(final_block(final, runs)),
     ]
     if (final["dataset"] == "cifar10").any():
@@ -547,13 +685,7 @@ def build_report(
             "plain layer on the same random maps (claims 3a, 3b, 3c).",
             markdown_table(block_summary(tables["blocks"])),
         ]
-    failed = runs[runs["status"] != "completed"]
-    parts.append("## Diverged or failed runs")
-    if failed.empty:
-        parts.append(f"None: all {len(runs)} runs completed.")
-    else:
-        columns = ["dataset", "arch", "depth", "seed", "status", "epochs_completed"]
-        parts.append(markdown_table(failed[columns]))
+    parts += ["## Diverged or failed runs", *failed_runs_section(runs, rules)]
     parts += [
         "## Setup",
         _setup(cfg, setup),

@@ -12,19 +12,48 @@ from typing import Any
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
-    """Log to stderr and, under Snakemake, to the rule's ``log:`` file as well."""
+def setup_logging(
+    log_file: str | Path | None = None, level: int = logging.INFO, resumable: bool = False
+) -> None:
+    """Log to stderr and, under Snakemake, to the rule's ``log:`` file as well; ``resumable``:
+    the log also keeps the lines of earlier attempts that did not finish (``journal_of``)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        if resumable:
+            journal = journal_of(log_file)
+            if journal.exists():
+                earlier = journal.read_text(encoding="utf-8")
+                with open(log_file, "a", encoding="utf-8") as fh:
+                    fh.write(earlier + JOURNAL_MARK)
+            handlers.append(logging.FileHandler(journal, mode="a", encoding="utf-8"))
         handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
+
+
+# what separates an interrupted attempt's lines from those of the attempt that resumed it
+JOURNAL_MARK = "--- the lines above are from an earlier attempt that did not finish ---\n"
+
+
+def journal_of(log_file: str | Path) -> Path:
+    """The undeclared twin of a rule's log, ``<log>.unfinished``: Snakemake deletes a job's log
+    before it runs the job again, so a job that resumes (train, from its checkpoint) would lose
+    the lines written before a kill; this file keeps them until an attempt finishes."""
+    path = Path(log_file)
+    return path.with_name(path.name + ".unfinished")
+
+
+def finish_journal(log_file: str | Path | None) -> None:
+    """The attempt finished: its lines are in the log, the journal can go."""
+    if log_file:
+        journal_of(log_file).unlink(missing_ok=True)
 
 
 def run_main(main: Callable[[], None], name: str) -> None:
     """Run a script's body; bad input (ValueError: a bad option, a damaged file) becomes one
     clear line in the job's log and exit status 2, a failed write (OSError: a full disk, a
-    missing directory) one line naming the path and status 1."""
+    missing directory) one line naming the path and status 1, and anything else (a bug) its
+    traceback in the job's log and status 1."""
     try:
         main()
     except ValueError as error:
@@ -32,6 +61,11 @@ def run_main(main: Callable[[], None], name: str) -> None:
         raise SystemExit(2) from error
     except OSError as error:
         logging.getLogger(name).error("%s", error)
+        raise SystemExit(1) from error
+    except Exception as error:
+        # Snakemake sends a script's stderr to the terminal only: logged, the traceback also
+        # reaches the rule's log file, which Snakemake's error message points to
+        logging.getLogger(name).exception("unexpected error, a bug in %s", name)
         raise SystemExit(1) from error
 
 
@@ -61,13 +95,19 @@ def library_for_jobs(src: str) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
-def rule_script(namespace: dict, body: Callable[[Any], None], name: str) -> None:
+def rule_script(
+    namespace: dict, body: Callable[[Any], None], name: str, resumable: bool = False
+) -> None:
     """How every rule script ends: under Snakemake, log to the rule's log and run ``body`` with
     the ``snakemake`` object (bad input: one line and exit status 2, ``run_main``); run from a
-    shell, say how to run it instead (``guard_shell``)."""
+    shell, say how to run it instead (``guard_shell``). ``resumable``: a job that resumes after
+    a kill, whose log keeps the lines of the attempts before (``journal_of``)."""
     smk = namespace.get("snakemake")
     if smk is not None:
-        setup_logging(smk.log[0] if smk.log else None)
+        log_file = smk.log[0] if smk.log else None
+        setup_logging(log_file, resumable=resumable)
         run_main(lambda: body(smk), name)
+        if resumable:
+            finish_journal(log_file)
     elif namespace.get("__name__") == "__main__":
         guard_shell(namespace.get("__doc__"))

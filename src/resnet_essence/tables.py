@@ -95,7 +95,21 @@ class Table:
         out = frame.copy()
         for column, kind in self.columns.items():
             out[column] = _typed(frame[column], kind, source, column)
+        for value, lo, hi in self.intervals():
+            _check_interval(out, value, lo, hi, frame, source)
         return out[list(self.columns)]
+
+    def intervals(self) -> list[tuple[str, str, str]]:
+        """Every (value, lo, hi) column triple: an estimate with its interval (``x_mean``,
+        ``x_lo``, ``x_hi``; ``x``, ``x_lo``, ``x_hi``; or ``mean``, ``lo``, ``hi``)."""
+        found = []
+        for lo in (c for c in self.columns if c == "lo" or c.endswith("_lo")):
+            stem = lo[: -len("lo")]
+            hi = f"{stem}hi"
+            value = next((c for c in (f"{stem}mean", stem.rstrip("_")) if c in self.columns), None)
+            if hi in self.columns and value:
+                found.append((value, lo, hi))
+        return found
 
 
 def _typed(values: pd.Series, kind: str, source, column: str) -> pd.Series:
@@ -115,6 +129,22 @@ def _typed(values: pd.Series, kind: str, source, column: str) -> pd.Series:
         _fail_first(~whole, raw, source, column, "is not a whole number")
         return numbers.astype("int64")
     return numbers.astype(float)
+
+
+def _check_interval(typed: pd.DataFrame, value: str, lo: str, hi: str, raw, source) -> None:
+    """An interval that holds its estimate (lo <= value <= hi where all three are set): any
+    other is well-typed but impossible, and would reach a plot as a negative error bar."""
+    v, low, high = (typed[c].to_numpy(dtype=float) for c in (value, lo, hi))
+    slack = 1e-9 * np.maximum(1.0, np.abs(v))
+    with np.errstate(invalid="ignore"):
+        bad = (low > v + slack) | (v > high + slack)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{source}: row {position + 1} (line {position + 2}): {value} "
+            f"{raw[value].iloc[position]!r} lies outside its interval [{lo} "
+            f"{raw[lo].iloc[position]!r}, {hi} {raw[hi].iloc[position]!r}]"
+        )
 
 
 def _fail_first(bad: pd.Series, raw: pd.Series, source, column: str, what: str) -> None:

@@ -100,7 +100,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
-            f"device={name!r} but CUDA is not available on this machine "
+            f"config key 'device': {name!r} but CUDA is not available on this machine "
             f"(torch {torch.__version__}); use device: cpu or auto"
         )
     if name != "cpu" and not name.startswith("cuda"):

@@ -8,7 +8,7 @@ import yaml
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from resnet_essence.config import check, coerce, validate
+from resnet_essence.config import check, check_device, coerce, in_schema_order, validate
 from resnet_essence.data import loader_options
 from resnet_essence.scripting import library_for_jobs
 
@@ -23,7 +23,20 @@ with open(
 # list of what is wrong (with "did you mean" for a misspelt key) before any job, nothing else
 config.update(coerce(config, CONFIG_SCHEMA))
 validate(config, CONFIG_SCHEMA)
+# one key order however the config was given (params compare with their key order)
+ordered = in_schema_order(config, CONFIG_SCHEMA)
+config.clear()
+config.update(ordered)
 check(config)
+
+
+onstart:
+    # config key 'device' checked against this machine once the DAG is built, before any job
+    # starts and deletes outputs it would rewrite; not where an executor sends the jobs to
+    # other machines (SLURM: a submit node may lack the GPUs its compute nodes have, and the
+    # job checks again where it runs, resnet_essence.training.resolve_device)
+    if workflow.local_exec:
+        check_device(config["device"])
 
 
 wildcard_constraints:
@@ -39,12 +52,16 @@ RUN = "results/runs/{dataset}/{arch}-{depth}/seed{seed}"
 BOTTLENECK_RUN = "results/bottleneck/{dataset}/{variant}-b{width}/seed{seed}"
 STATS = "results/gradstats/{dataset}/{arch}-{depth}/seed{seed}"
 WIDTH_RUN = "results/width/{dataset}/{arch}-{depth}-w{width}/seed{seed}"
-# how a training job runs: its device, and whether it compiles or packs its seeds
+# how a training job runs: whether it compiles or packs its seeds. Not its device, which the
+# job reads from the config (scripts/train.py): every param is an output-changing setting to
+# Snakemake, so a device there would retrain every finished run when it changes (auto is the
+# CPU on this machine, yet a new value), and each run's summary records the device it used.
 JOB = {
-    "device": config["device"],
     "compile": config["jobs"]["compile"],
     "pack": config["jobs"]["pack_seeds"],
 }
+
+
 # one benchmark per training job: per network and depth when its seeds are packed
 TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}" + (
     ".tsv" if config["jobs"]["pack_seeds"] else "-seed{seed}.tsv"
