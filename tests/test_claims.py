@@ -549,13 +549,15 @@ def test_width_claims_all_ways():
         (_sweep(0.5, 0.05, 2.0, 0.2), SUPPORTED),
         (_sweep(0.05, 0.5, 0.2, 2.0), CONTRADICTED),
         # dead units alike: negligible once enough inits beat the counting noise of 92 units
-        (_sweep(0.02, 0.02, 0.2, 0.2, inits=80), NEGLIGIBLE),
+        (_sweep(0.02, 0.02, 1.0, 1.0, inits=80), NEGLIGIBLE),
     ):
         claims = _verdicts(_grid(), width_sweep=sweep)
         assert _one(claims, "W1", "plain-56, initialisation")["verdict"] == expected
         assert _one(claims, "W2", "plain-56, initialisation")["verdict"] == expected
     floor = _verdicts(_grid(), width_sweep=_sweep(0.0, 0.0, 0.2, 0.2))
     assert _one(floor, "W1", "plain-56, initialisation")["verdict"] == UNINFORMATIVE
+    # a vanishing of 0.2 decades at both widths: within the margin of none, at the floor
+    assert _one(floor, "W2", "plain-56, initialisation")["verdict"] == UNINFORMATIVE
 
 
 def test_width_claims_on_trained_nets_use_the_inits_where_both_widths_converged():
