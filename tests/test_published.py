@@ -1,0 +1,42 @@
+"""The published runs (docs/example*/) agree with the code: each claims table recomputes from
+the tables published beside it, and the README's headline table is the confirmatory run's."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from resnet_essence.published import main, recompute
+from resnet_essence.report import headline_table, markdown_table
+
+PUBLISHED = sorted(p.parent.parent for p in (ROOT / "docs").glob("example*/tables/runs.csv"))
+
+
+def test_the_three_published_runs_carry_their_tables():
+    names = {p.name for p in PUBLISHED}
+    assert {"example", "example-confirm", "example-no-batchnorm"} <= names
+
+
+@pytest.mark.parametrize("run", PUBLISHED, ids=lambda p: p.name)
+def test_a_published_claims_table_recomputes_from_its_tables(run):
+    again = pd.read_csv(io.StringIO(recompute(run).to_csv(index=False)), dtype={"claim_id": str})
+    published = pd.read_csv(run / "claims.csv", dtype={"claim_id": str})
+    pd.testing.assert_frame_equal(again, published)
+
+
+def test_the_readmes_headline_table_is_the_confirmatory_runs(capsys):
+    run = ROOT / "docs" / "example-confirm"
+    table = markdown_table(headline_table(pd.read_csv(run / "claims.csv", dtype={"claim_id": str})))
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert main([str(run), "--headline"]) == 0
+    assert table in capsys.readouterr().out
+
+
+def test_a_published_run_without_its_tables_is_named(tmp_path, capsys):
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])
+    assert "runs.csv" in capsys.readouterr().err
