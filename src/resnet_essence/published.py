@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from . import claims as cl
+from .claims.replication import say_differences
 from .files import atomic_path, write_csv
 from .tables import read_table
 
@@ -110,14 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     if not published.exists():
         print(f"{len(table)} rows recomputed; no {published} to compare with")
         return 0
-    differ = cl.differences(table, pd.read_csv(published, dtype={"claim_id": str}))
-    if differ.empty:
-        print(f"all {len(table)} rows recomputed with the verdicts of {published}")
-        return 0
-    print(f"{len(differ)} row(s) differ from {published} (A: recomputed, B: published):")
-    for row in differ.itertuples():
-        print(f"  {row.claim_id} | {row.setting}: A {row.verdict_a}; B {row.verdict_b}")
-    return 1
+    same = f"all {len(table)} rows recomputed with the verdicts of {published}"
+    published_table = pd.read_csv(published, dtype={"claim_id": str})
+    return say_differences(table, published_table, same, f"from {published} (A: recomputed)")
 
 
 if __name__ == "__main__":

@@ -72,12 +72,19 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             parser.error(f"{path} is not a claims table: it lacks the columns {sorted(missing)}")
         tables.append(table)
-    differ = differences(*tables)
     rows = len(set(map(tuple, tables[0][KEY].astype(str).values)))
+    same = f"all {rows} rows have the same verdict in {args.first} and {args.second}"
+    return say_differences(*tables, same, f"(A = {args.first}, B = {args.second})")
+
+
+def say_differences(first: pd.DataFrame, second: pd.DataFrame, same: str, names: str) -> int:
+    """Print the rows whose verdict differs between two claims tables (``names`` says which is
+    A and which B), or ``same`` when none does; the exit status: 1 when any differs."""
+    differ = differences(first, second)
     if differ.empty:
-        print(f"all {rows} rows have the same verdict in {args.first} and {args.second}")
+        print(same)
         return 0
-    print(f"{len(differ)} row(s) differ (A = {args.first}, B = {args.second}):")
+    print(f"{len(differ)} row(s) differ {names}:")
     for row in differ.itertuples():
         print(f"  {row.claim_id} | {row.setting}: A {row.verdict_a}; B {row.verdict_b}")
     return 1
