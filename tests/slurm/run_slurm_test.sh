@@ -292,8 +292,12 @@ say "SLURM job ids: $(tr '\n' ' ' <"$WORK/submitted.txt")"
 if ! wait "$LOCAL_PID"; then
     fail "the local run failed: $(tail -n 20 "$WORK/local.log")"
 fi
-if grep -qE 'Using (workflow specific )?profile|SLURM' "$WORK/local.log"; then
-    fail "the plain local run loaded a profile or touched SLURM"
+# the auto-loaded profiles/default/ (rerun-incomplete only) is fine; any other profile is not
+if grep -E 'Using (workflow specific )?profile' "$WORK/local.log" | grep -vq 'profiles/default'; then
+    fail "the plain local run loaded a profile other than profiles/default"
+fi
+if grep -qE 'SLURM|sbatch' "$WORK/local.log"; then
+    fail "the plain local run touched SLURM"
 fi
 cd "$ROOT"
 "$PY" "$ROOT/tests/slurm/compare_results.py" "$WORK/cluster" "$WORK/local" ||
