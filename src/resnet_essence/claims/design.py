@@ -121,7 +121,8 @@ def width_tests(sweep: pd.DataFrame | None, rules: Rules) -> list[Test]:
             measure += f"; {len(used)} initialisations"
             names = (f"width {narrow}", f"width {wide}")
             at_floor = at_range_end(CLAIM_BY_ID[claim_id], a[a.index.isin(used)], b, names)
-            found = Test(claim_id, setting, measure, estimate, seeds=tuple(used), stage=stage)
-            found.floor = at_floor
-            tests.append(found)
+            seeds = tuple(used)
+            tests.append(
+                Test(claim_id, setting, measure, estimate, seeds=seeds, floor=at_floor, stage=stage)
+            )
     return tests

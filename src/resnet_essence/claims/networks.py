@@ -166,6 +166,10 @@ class Grid:
             out[seed] = epochs[i - 1] + frac * (epochs[i] - epochs[i - 1])
         return pd.Series(out, dtype=float)
 
+    def stage(self, epoch) -> str:
+        """What a row at ``epoch`` rests on: the nets at initialisation, or trained ones."""
+        return "initialisation" if epoch == self.first else "trained"
+
     def init_note(self, epoch) -> str:
         """Which initialisation a row at ``epoch`` rests on, where the residual nets started
         from another than He's (epoch 0 is then measured on their He-initialised twins)."""
@@ -240,9 +244,8 @@ class Grid:
         if transform is not None:
             va, vb = transform(va), transform(vb)
         detail = f"{detail}, epoch {epoch}{self.init_note(epoch)}"
-        stage = "initialisation" if epoch == self.first else "trained"
         return self.versus(
-            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, floor, stage
+            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, floor, self.stage(epoch)
         )
 
     def errors(self, claim_id, setting, a, b, column, end_only=False, note="") -> Test:
@@ -299,15 +302,9 @@ def _depth_pair_tests(grid: Grid, shallow: int, deep: int) -> list[Test]:
     if "residual" in grid.archs:
         a, b = ("residual", deep), ("residual", shallow)
         tests.append(grid.errors("4b", pair, a, b, "train_err", note=grid.describe(a)))
-        tests.append(_test_error_test(grid, "4b'", pair, a, b))
+        tests.append(grid.errors("4b'", pair, a, b, "test_err", end_only=True))
         tests.append(_responses(grid, "7b", pair, a, b))
     return tests
-
-
-def _test_error_test(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
-    """A test-error comparison on converged seed pairs (both arms at the floor, a handful of
-    test errors, make it uninformative: Grid.versus)."""
-    return grid.errors(claim_id, setting, a, b, "test_err", end_only=True)
 
 
 def _vanishing_tests(grid: Grid, depth: int) -> list[Test]:
@@ -326,7 +323,7 @@ def _vanishing_tests(grid: Grid, depth: int) -> list[Test]:
         if epoch != grid.first:
             seeds, why_not = grid.end_seeds(plain)
             slopes = slopes[slopes.index.isin(seeds)]
-        stage = "initialisation" if epoch == grid.first else "trained"
+        stage = grid.stage(epoch)
         if why_not:
             tests.append(Test("V", setting, measure, reason=why_not, stage=stage))
         else:
@@ -367,7 +364,6 @@ def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
     tests.append(
         grid.statistic("5a", where, residual, plain, "inactive_fraction_branch", grid.last)
     )
-    where = f"depth {depth}, epoch {grid.last}"
     tests.append(grid.statistic("5a'", where, residual, plain, "dead_fraction_branch", grid.last))
     tests.append(_responses(grid, "7", where, residual, plain))
     tests.append(_speed_test(grid, residual, plain))
@@ -525,7 +521,7 @@ def _preact_tests(grid: Grid, depth: int) -> list[Test]:
     setting = f"depth {depth}"
     return [
         grid.errors("P", setting, preact, residual, "train_err", note=grid.describe(preact)),
-        _test_error_test(grid, "P'", setting, preact, residual),
+        grid.errors("P'", setting, preact, residual, "test_err", end_only=True),
     ]
 
 
