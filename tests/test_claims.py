@@ -314,6 +314,24 @@ def test_end_of_training_rows_use_the_seeds_where_both_nets_converged():
     assert "plain-20: 4 of 6 converged, 2 trained partly" in partly
 
 
+def test_convergence_is_judged_on_the_training_error_in_eval_mode_where_it_was_measured():
+    # the running error of plain-20's last epoch says 1% on every seed; in eval mode its final
+    # weights make 8% errors on seeds 4-5, which did not converge
+    stats = {**_all("relu_r2_branch", "residual", 0.9), **_all("relu_r2_branch", "plain", 0.5)}
+    runs, epochs, net = _grid(train={("plain", 20): 0.01}, stats=stats, noise=0.0)
+    runs["train_err_eval"] = runs["train_err"]
+    late = (runs["arch"] == "plain") & (runs["depth"] == 20) & (runs["seed"] >= 4)
+    runs.loc[late, "train_err_eval"] = 0.08
+    row = _one(_verdicts((runs, epochs, net)), "M2", "depth 20, epoch 10, residual")
+    assert row["n"] == 4 and "4 of 6 seed pairs" in row["measure"]
+    # a run from before the measure (empty) is judged on its running error: all 6 converged
+    runs.loc[late, "train_err_eval"] = np.nan
+    assert _one(_verdicts((runs, epochs, net)), "M2", "depth 20, epoch 10, residual")["n"] == 6
+    # and the eval-mode error decides also where the running one is above the criterion
+    runs.loc[late, "train_err"], runs.loc[late, "train_err_eval"] = 0.08, 0.01
+    assert _one(_verdicts((runs, epochs, net)), "M2", "depth 20, epoch 10, residual")["n"] == 6
+
+
 # -- the essay's measures -------------------------------------------------------------------------
 def test_5a_is_not_testable_at_initialisation_and_judged_after_training_whatever_the_norm():
     stats = {**_all("inactive_fraction_branch", "residual", 0.4)}

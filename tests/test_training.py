@@ -275,3 +275,31 @@ def test_the_test_set_is_evaluated_as_often_as_asked_and_always_at_the_end(
     assert measured == evaluated
     full = Trainer(SPEC, quick(), tiny_tensors, CPU).run()
     assert state.metrics[-1]["test_err"] == full.metrics[-1]["test_err"]  # the same run
+
+
+def test_the_clean_training_error_is_the_final_weights_in_eval_mode_on_every_training_image(
+    tiny_tensors, tmp_path
+):
+    from resnet_essence.runs import save_run
+
+    cfg = quick(epochs=2, crop_padding=1, flip=True)
+    trainer = Trainer(SPEC, cfg, tiny_tensors, CPU)
+    trainer.run()
+    model = trainer.model
+    model.eval()  # BatchNorm on its running statistics, every image once, no augmentation
+    with torch.no_grad():
+        logits = model(trainer.normalise(tiny_tensors["x_train"]))
+    expected = (logits.argmax(1) != tiny_tensors["y_train"]).double().mean().item()
+    model.train()
+    assert trainer.clean_train_error() == pytest.approx(expected, abs=1e-12)
+    assert model.training  # left as it was found
+    # the running error of the last epoch is another number (weights moving, batch statistics)
+    assert trainer.state.metrics[-1]["train_err"] != pytest.approx(expected, abs=1e-9)
+    files = {n: tmp_path / f"{n}.out" for n in ("metrics", "trace", "snapshots", "model")}
+    summary = save_run(
+        trainer,
+        {"arch": "residual", "depth": 8, "seed": 0},
+        "tiny",
+        {**files, "summary": tmp_path / "summary.json"},
+    )
+    assert summary["final_train_err_eval"] == pytest.approx(expected, abs=1e-12)

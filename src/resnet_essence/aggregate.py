@@ -60,6 +60,8 @@ def run_table(
                 "epochs_completed": summary["epochs_completed"],
                 **{m: summary[f"final_{m}"] for m in FINAL_METRICS},
                 "train_err_auc": float(curve["train_err"].mean()) if len(curve) else np.nan,
+                # runs trained before the clean error was measured: not measured
+                "train_err_eval": summary.get("final_train_err_eval", np.nan),
                 "n_train": summary["n_train"],
                 "n_test": summary["n_test"],
                 "num_classes": summary["num_classes"],
@@ -72,7 +74,7 @@ def run_table(
         )
     columns = [*keys, "params", "norm", "init", "base_width", "status", "epochs_completed"]
     columns += FINAL_METRICS
-    columns.append("train_err_auc")
+    columns += ["train_err_auc", "train_err_eval"]
     columns += ["n_train", "n_test", "num_classes", "train_seconds", "device", "precision"]
     columns.append("packed")
     return pd.DataFrame(rows, columns=columns).sort_values(keys, ignore_index=True)

@@ -40,6 +40,7 @@ def save_run(trainer: Trainer, ids: dict, dataset: str, outputs: dict[str, str |
     ``summary``), the summary last; remove its checkpoint. Returns the summary."""
     state = trainer.state
     summary = {**ids, **trainer.summary(), "dataset": dataset}
+    summary["final_train_err_eval"] = trainer.clean_train_error()
     write_csv(outputs["metrics"], pd.DataFrame(state.metrics))
     write_csv(outputs["trace"], pd.DataFrame(trainer.trace_rows(), columns=TRACE_COLUMNS))
     with atomic_path(outputs["snapshots"]) as tmp:
@@ -50,11 +51,12 @@ def save_run(trainer: Trainer, ids: dict, dataset: str, outputs: dict[str, str |
     write_json(outputs["summary"], summary)  # last: its presence means the run is complete
     trainer.remove_checkpoint()
     log.info(
-        "%s: %s after %d epochs, train_err %.4f test_err %.4f",
+        "%s: %s after %d epochs, train_err %.4f (eval mode %.4f) test_err %.4f",
         label(ids),
         state.status,
         state.epoch,
         summary["final_train_err"],
+        summary["final_train_err_eval"],
         summary["final_test_err"],
     )
     return summary

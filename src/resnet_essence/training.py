@@ -476,6 +476,20 @@ class Trainer:
             "train": asdict(self.cfg),
         }
 
+    def clean_train_error(self) -> float:
+        """The error of the weights as they are now on the whole training set, in eval mode and
+        without augmentation: what the convergence criterion (report.converged_train_err)
+        judges, where the running error of the last epoch mixes weights along the epoch,
+        BatchNorm's batch statistics and augmented images."""
+        return evaluate(
+            self.model,
+            self.x_train,
+            self.y_train,
+            self.normalise,
+            self.cfg.eval_batch_size,
+            self.autocast,
+        )[1]
+
     def cpu_weights(self) -> dict[str, torch.Tensor]:
         """The weights as they are now, copied to the CPU."""
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}

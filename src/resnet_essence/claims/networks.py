@@ -71,9 +71,15 @@ class Grid:
         return (rows["status"] != "completed") | (rows["train_err"] >= limit)
 
     def converged(self, net: Net) -> pd.Series:
+        """Per seed: the final weights' training error is at most report.converged_train_err,
+        measured in eval mode without augmentation (train_err_eval); runs trained before that
+        was measured are judged on the last epoch's running error, as they were published."""
         rows = self.rows(net)
         done = rows["status"] == "completed"
-        return done & (rows["train_err"] <= self.rules.converged_train_err)
+        error = rows["train_err"]
+        if "train_err_eval" in rows:
+            error = rows["train_err_eval"].where(rows["train_err_eval"].notna(), error)
+        return done & (error <= self.rules.converged_train_err)
 
     def error(self, net: Net, column: str) -> pd.Series:
         """Final error per seed; a diverged run (non-finite weights) counts at chance."""
