@@ -192,6 +192,26 @@ def test_cifar10_official_split_layout_and_labels(cifar_root):
     assert ds.x_test[3, 1, row, col] == 255 and ds.x_test[3, 2, row, col] == 1003 % 200
 
 
+def test_cifar10_resized_as_the_image_folder_path_resizes_a_file(cifar_root, tmp_path):
+    from PIL import Image
+
+    root, md5 = cifar_root
+    options = configured("cifar10", download=False, md5=md5, image_size=16, train_per_class=2)
+    ds = load_cifar10(root, **options)
+    assert ds.x_train.shape == (20, 3, 16, 16) and ds.x_test.shape == (N_TEST, 3, 16, 16)
+    assert ds.x_train.dtype == np.uint8
+    full = load_cifar10(root, **configured("cifar10", download=False, md5=md5, train_per_class=2))
+    np.testing.assert_array_equal(ds.y_train, full.y_train)
+    # the same image written as a PNG and read by the image-folder path gives the same pixels
+    folder = tmp_path / "one"
+    for split, image in (("train", full.x_train[3]), ("test", full.x_test[0])):
+        (folder / split / "c").mkdir(parents=True)
+        Image.fromarray(image.transpose(1, 2, 0)).save(folder / split / "c" / "0.png")
+    read = load_imagefolder(folder, **configured("imagefolder", image_size=16))
+    np.testing.assert_array_equal(ds.x_train[3], read.x_train[0])
+    assert not np.array_equal(ds.x_train[3], full.x_train[3][:, ::2, ::2])  # not a subsampling
+
+
 def test_cifar10_validation_split_holds_out_last_tenth_of_train(cifar_root):
     root, md5 = cifar_root
     ds = load_cifar10(root, **configured("cifar10", download=False, md5=md5, validation_split=True))
@@ -645,6 +665,7 @@ def test_loader_options_from_config_yaml(dataset):
             "download": section["download"],
             "validation_split": section["validation_split"],
             "md5": section["cifar10_md5"],
+            "image_size": section["image_size"],
             **subset,
         },
         "imagefolder": {

@@ -23,7 +23,7 @@ import numpy as np
 
 from resnet_essence.files import atomic_path
 
-from .dataset import DataError, Dataset
+from .dataset import DataError, Dataset, resize_images
 from .subsets import check_subset_options, select_per_class, subset_record
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -44,6 +44,7 @@ def load_cifar10(
     md5: str | None,
     url: str | None = None,
     *,
+    image_size: int | None,
     train_per_class: int | None,
     test_per_class: int | None,
     subset_seed: int,
@@ -60,6 +61,8 @@ def load_cifar10(
     ``train_per_class``/``test_per_class`` keep that many images of every class of the split
     that results (so with ``validation_split`` the test subset comes from the held-out training
     images), chosen with ``subset_seed``; the kept images stay in archive order.
+    ``image_size`` resizes every kept image to that square (bilinear, as the image-folder path
+    does); None keeps 32x32.
     """
     check_subset_options(train_per_class, test_per_class, subset_seed)
     archive = Path(data_root) / CIFAR10_ARCHIVE
@@ -109,6 +112,8 @@ def load_cifar10(
         x_train, y_train = x_train[keep_train], y_train[keep_train]
     if test_per_class is not None:
         x_test, y_test = x_test[keep_test], y_test[keep_test]
+    if image_size is not None:
+        x_train, x_test = resize_images(x_train, image_size), resize_images(x_test, image_size)
     subset = subset_record(
         train_per_class,
         test_per_class,

@@ -15,6 +15,21 @@ from typing import Any
 import numpy as np
 
 
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """``uint8`` images ``(N, C, H, W)`` resized to ``size`` squared, bilinear (Pillow's, as the
+    image-folder path resizes each file it reads)."""
+    from PIL import Image
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise DataError(f"image_size must be a positive integer, got {size!r}")
+    out = np.empty((len(images), images.shape[1], size, size), dtype=np.uint8)
+    for i, image in enumerate(images):
+        for c, channel in enumerate(image):
+            resized = Image.fromarray(channel).resize((size, size), Image.Resampling.BILINEAR)
+            out[i, c] = np.asarray(resized, dtype=np.uint8)
+    return out
+
+
 class DataError(ValueError):
     """Bad input data or options; the message names the file, key or checksum at fault."""
 

@@ -18,7 +18,7 @@ _SUBSET_KEYS = ("train_per_class", "test_per_class", "subset_seed")
 #: subset keys to cifar10 and imagefolder only, so digits is never passed them.
 _LOADER_KEYS = {
     "digits": ("test_fraction", "split_seed"),
-    "cifar10": ("download", "validation_split", "cifar10_md5", *_SUBSET_KEYS),
+    "cifar10": ("download", "validation_split", "cifar10_md5", "image_size", *_SUBSET_KEYS),
     "imagefolder": ("image_size", "grayscale", *_SUBSET_KEYS),
 }
 #: Config keys whose loader keyword is shorter: in the config they must say what they are for.
