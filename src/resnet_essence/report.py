@@ -277,7 +277,51 @@ def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
         found = [how.loc[tuple(r)] for r in final[keys].itertuples(index=False)]
         table["precision"] = [h["precision"] for h in found]
         table["seeds trained together"] = [int(h["packed"]) for h in found]
+    if runs is not None and "train_err_eval" in runs and runs["train_err_eval"].notna().any():
+        keys = ["dataset", "arch", "depth"]
+        clean = runs.groupby(keys, sort=False)["train_err_eval"].mean()
+        table["train error in eval mode %"] = [
+            fmt(100 * clean.loc[tuple(r)]) for r in final[keys].itertuples(index=False)
+        ]
     return table
+
+
+def degradation_table(runs: pd.DataFrame, claims: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """Claim 4a in words: for each deeper plain net against the shallowest, whether the deep net
+    *degrades* (it trains, as in He et al. Fig. 1, but to a higher training error), *fails* (most
+    of its runs fail to train, the verdicts' rule) or neither, beside 4a's verdict."""
+    rows = []
+    plain = runs[runs["arch"] == "plain"]
+    for dataset, group in plain.groupby("dataset", sort=False):
+        grid = Grid(group, _NO_EPOCHS, _NO_NET_RUNS, Rules.from_config(rules))
+        depths = sorted(int(d) for d in set(group["depth"]))
+        shallow = ("plain", depths[0])
+        for depth in depths[1:]:
+            deep = ("plain", depth)
+            failed = grid.failed(deep)
+            err_deep = grid.error(deep, "train_err").mean()
+            err_shallow = grid.error(shallow, "train_err").mean()
+            setting = f"depth {depth} vs {depths[0]}"
+            verdict = claims.loc[
+                (claims["claim_id"] == "4a") & (claims["setting"] == setting), "verdict"
+            ]
+            if 2 * int(failed.sum()) > len(failed):
+                what = "failure: most runs of the deep net do not train"
+            elif err_deep > err_shallow:
+                what = "degradation: the deep net trains, to a higher training error"
+            else:
+                what = "no degradation"
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "nets": f"plain-{depth} vs plain-{depths[0]}",
+                    "training error %": f"{100 * err_deep:.1f} vs {100 * err_shallow:.1f}",
+                    "runs that fail to train": f"{int(failed.sum())} of {len(failed)}",
+                    "4a": _verdict_cell(verdict.iloc[0]) if len(verdict) else "–",
+                    "what it is": what,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def claims_without_rows(claims: pd.DataFrame, definitions: pd.DataFrame, cfg: dict) -> pd.DataFrame:
@@ -627,8 +671,10 @@ def build_report(
         f"fewer than {rules['floor_errors']} errors each, or responses that never moved from "
         "initialisation) is *uninformative*, and one where an arm never reaches the event "
         "measured is a *bound*; neither takes part in Holm's correction. Rows on the "
-        "final weights use only seeds where both nets converged (final training error at most "
-        f"{rules['converged_train_err']:g}); rows at initialisation use every run. A run fails "
+        "final weights use only seeds where both nets converged (the final weights' training "
+        f"error in eval mode at most {rules['converged_train_err']:g}; the last epoch's running "
+        "error for runs that predate that measure); rows at initialisation use every run. A run "
+        "fails "
         f"to train when it diverges or ends at {rules['failure_fraction']:g} of the chance error "
         "or above; failures are counted and compared with McNemar's exact test. Error rates "
         "carry at least the binomial uncertainty of counting errors on the images.",
@@ -659,6 +705,16 @@ def build_report(
         FINAL_ERRORS_NOTE,
         markdown_table(final_block(final, runs)),
     ]
+    degradation = degradation_table(runs, claims, rules)
+    if len(degradation):
+        parts += [
+            "## Degradation or failure (claim 4a)",
+            "He et al.'s degradation is a deep plain net that trains, only to a higher training "
+            "error than a shallow one (their Fig. 1); a deep net most of whose runs fail to train "
+            f"(training error at least {rules['failure_fraction']:g} of chance) is a failure, "
+            "a stronger outcome that the same verdict also counts as agreeing.",
+            markdown_table(degradation),
+        ]
     if (final["dataset"] == "cifar10").any():
         parts += [
             "## Against He et al. (2016), CIFAR-10",
