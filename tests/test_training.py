@@ -303,3 +303,20 @@ def test_the_clean_training_error_is_the_final_weights_in_eval_mode_on_every_tra
         {**files, "summary": tmp_path / "summary.json"},
     )
     assert summary["final_train_err_eval"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_bf16_on_a_cpu_without_bf16_units_warns_that_it_is_emulated(
+    tiny_tensors, monkeypatch, caplog
+):
+    from resnet_essence import training
+
+    for native, warned in ((False, True), (True, False)):
+        monkeypatch.setattr(training, "cpu_has_bf16", lambda native=native: native)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="resnet_essence.training"):
+            Trainer(SPEC, quick(precision="bf16"), tiny_tensors, CPU, label="residual-8 seed 0")
+            Trainer(SPEC, quick(precision="fp32"), tiny_tensors, CPU)
+        messages = [r.getMessage() for r in caplog.records]
+        assert len(messages) == int(warned), messages
+        if warned:
+            assert messages[0].startswith("residual-8 seed 0: train.precision bf16 on a CPU")

@@ -94,6 +94,14 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (oneDNN's own test: avx512_bf16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' is CUDA when present; asking for CUDA without it is an error, not a fallback."""
     if name == "auto":
@@ -232,6 +240,13 @@ class Trainer:
         self.model = self.model.to(memory_format=torch.channels_last)
         self.train_model = torch.compile(self.model) if compile_model else self.model
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+        if self.bf16 and device.type == "cpu" and not cpu_has_bf16():
+            log.warning(
+                "%strain.precision bf16 on a CPU without bf16 units (no avx512_bf16 or AMX): "
+                "emulated, about 12x slower than fp32 here (benchmarks/README.md); "
+                '--config \'train={"precision": "fp32"}\' trains in fp32',
+                f"{label}: " if label else "",
+            )
         self.state = RunState(warming_up=getattr(spec, "depth", 0) >= cfg.warmup_min_depth)
         # the epoch's running loss and error stay on the device: no host sync per step
         self._sums = torch.zeros(2, dtype=torch.float64, device=device)
