@@ -209,3 +209,23 @@ def test_a_seed_whose_checkpoint_is_missing_says_so_and_catches_up(tiny_tensors,
     assert all(r.status == "completed" and r.epoch == 3 for r in resumed)
     assert f"its checkpoint {paths[1]} is missing while the other seeds" in caplog.text
     assert "catching up alone from epoch 0 to epoch 1" in caplog.text
+
+
+def test_each_packed_seed_scores_its_own_final_weights_in_eval_mode(tiny_tensors, tmp_path):
+    from resnet_essence.runs import save_run
+
+    packed = PackedTrainer(SPEC, _cfgs(epochs=2), tiny_tensors, CPU, [None] * len(SEEDS))
+    packed.run()
+    errors = []
+    for k, trainer in enumerate(packed.trainers):
+        model = trainer.model.eval()
+        with torch.no_grad():
+            logits = model(trainer.normalise(tiny_tensors["x_train"]))
+        model.train()
+        expected = (logits.argmax(1) != tiny_tensors["y_train"]).double().mean().item()
+        files = {n: tmp_path / f"{k}.{n}" for n in ("metrics", "trace", "snapshots", "model")}
+        ids = {"arch": "residual", "depth": 14, "seed": k}
+        summary = save_run(trainer, ids, "tiny", {**files, "summary": tmp_path / f"{k}.json"})
+        assert summary["final_train_err_eval"] == pytest.approx(expected, abs=1e-12)
+        errors.append(expected)
+    assert len(set(errors)) > 1  # three nets, not one scored three times

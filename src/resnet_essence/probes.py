@@ -542,7 +542,9 @@ def trained_width_rows(
     end = summary["epochs_completed"]
     rows = [
         {**ids, "epoch": end, "statistic": "train_err"}
-        | {"value": summary["final_train_err"] if finished else float("nan")}
+        # in eval mode where the run measured it (claims.yaml: what "converged" judges)
+        | {"value": summary.get("final_train_err_eval", summary["final_train_err"])}
+        | ({} if finished else {"value": float("nan")})
     ]
     model = build_model(spec)
     measured = [0] if 0 in snapshots else []

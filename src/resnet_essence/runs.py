@@ -71,7 +71,9 @@ def train_runs(data, runs: list[dict], spec: dict, recipe: dict, job: dict, file
     spec = spec_from_dict({**spec, "num_classes": data.num_classes, "in_channels": data.channels})
     splits = ("x_train", "y_train", "x_test", "y_test")
     tensors = {name: torch.from_numpy(getattr(data, name)) for name in splits}
+    # what a checkpoint must match to be resumed: the data by name, size and image shape
     info = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
+    info["shape"] = list(data.x_train.shape[1:])
     device = resolve_device(job["device"])
     cfgs = [TrainConfig.from_config(recipe, seed=int(run["ids"]["seed"])) for run in runs]
     labels = [label(run["ids"]) for run in runs]

@@ -89,14 +89,16 @@ class Grid:
     def describe(self, net: Net) -> str:
         """How the runs of a net ended, in words: converged, trained partly, failed."""
         total = len(self.rows(net))
-        failed, converged = int(self.failed(net).sum()), int(self.converged(net).sum())
+        fails, converges = self.failed(net), self.converged(net)
+        failed, converged = int(fails.sum()), int(converges.sum())
+        partly = total - int((fails | converges).sum())  # each run counted once
         if failed == total:
             return f"{_name(net)}: all {total} runs fail to train"
         if converged == total:
             return f"{_name(net)}: all {total} runs converged"
         parts = [f"{converged} of {total} converged"]
-        if total - failed - converged:
-            parts.append(f"{total - failed - converged} trained partly")
+        if partly:
+            parts.append(f"{partly} trained partly")
         if failed:
             parts.append(f"{failed} failed to train")
         return f"{_name(net)}: " + ", ".join(parts)
