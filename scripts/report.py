@@ -13,6 +13,7 @@ from resnet_essence import provenance, render
 from resnet_essence import report as rp
 from resnet_essence.files import write_csv, write_text
 from resnet_essence.scripting import rule_script
+from resnet_essence.side_by_side import beside_setup
 from resnet_essence.tables import read_rule_inputs
 
 log = logging.getLogger("report")
@@ -30,6 +31,8 @@ def report(inputs, config, outputs) -> None:
         f"training ran on {devices}",
         "benchmarks": provenance.read_benchmarks(inputs["benchmarks"]),
     }
+    titles = dict(zip(config["report"]["beside"], inputs["beside"], strict=True))
+    setup.update(beside_setup(claims, tables["runs"], config["report"], titles))
     figure = os.path.relpath(inputs["figure"], Path(outputs["md"]).parent)
     text = rp.build_report(tables, claims, cl.claims_definitions(rules), setup, figure)
     write_csv(outputs["claims"], claims)

@@ -232,6 +232,46 @@ def _runs(train_err: dict, status: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_4a_is_called_a_degradation_when_the_deep_plain_net_trains_and_a_failure_when_not():
+    from conftest import default_config
+
+    from resnet_essence.claims import AGREES, INCONCLUSIVE
+    from resnet_essence.report import degradation_table
+
+    rules = default_config()["report"]  # a run fails to train at 45% (half of chance)
+    runs = _runs(
+        {
+            ("plain", 8): [0.001, 0.002, 0.003, 0.002],
+            ("plain", 14): [0.002, 0.001, 0.003, 0.002],  # no worse than plain-8
+            ("plain", 26): [0.24, 0.26, 0.30, 0.46],  # trains, but worse; one run fails
+            ("plain", 56): [0.77, 0.79, 0.44, 0.80],  # three of four fail
+            ("residual", 56): [0.01, 0.01, 0.01, 0.01],  # not a plain net: no row
+        }
+    )
+    claims = pd.DataFrame(
+        {"claim_id": ["4a", "4a"], "setting": ["depth 26 vs 8", "depth 56 vs 8"]}
+        | {"verdict": [AGREES, AGREES]}
+    )
+    table = degradation_table(runs, claims, rules)
+    assert list(table["nets"]) == [
+        "plain-14 vs plain-8",
+        "plain-26 vs plain-8",
+        "plain-56 vs plain-8",
+    ]
+    assert list(table["what it is"]) == [
+        "no degradation",
+        "degradation: the deep net trains, to a higher training error",
+        "failure: most runs of the deep net do not train",
+    ]
+    assert list(table["runs that fail to train"]) == ["0 of 4", "1 of 4", "3 of 4"]
+    assert list(table["training error %"])[1] == "31.5 vs 0.2"
+    assert list(table["4a"]) == ["–", f"**{AGREES}**", f"**{AGREES}**"]
+    # a higher error that 4a does not decide is not called a degradation
+    claims.loc[0, "verdict"] = INCONCLUSIVE
+    what = degradation_table(runs, claims, rules)["what it is"].iloc[1]
+    assert what == f"a higher training error, which 4a finds {INCONCLUSIVE}"
+
+
 def test_runs_that_fail_to_train_are_counted_with_the_verdicts_rule():
     from conftest import default_config
 
@@ -256,7 +296,7 @@ def test_runs_that_fail_to_train_are_counted_with_the_verdicts_rule():
     counted = failed_per_net_in_section("## Diverged or failed runs\n\n" + text)
     assert counted == {"plain-56": 3, "plain-20": 1, "residual-56": 1}
     # the verdicts' notes (Grid.describe) count the same runs
-    grid = Grid(runs, _NO_EPOCHS, _NO_NET_RUNS, Rules(**rules))
+    grid = Grid(runs, _NO_EPOCHS, _NO_NET_RUNS, Rules.from_config(rules))
     notes = pd.DataFrame({"reason": [grid.describe(net) for net in grid._rows]})
     assert failed_per_net_in_claims(notes) == counted
     # and none failed: the section says so, with the rule

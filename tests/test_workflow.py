@@ -249,6 +249,35 @@ def test_rule_figure_and_report_alone(smoke_run, tmp_path):
 
 
 @pytest.mark.pipeline
+def test_the_report_sets_the_published_runs_of_report_beside_before_everything(smoke_run, tmp_path):
+    published = ROOT / "docs/example-confirm"
+    write_config(tmp_path, {"report": {"beside": {"digits, 16 seeds": str(published)}}})
+    copy_results(smoke_run, tmp_path, "results")
+    for made in ("results/tables/claims.csv", "results/report.md", "results/report.html"):
+        (tmp_path / made).unlink()
+    _single_rule(tmp_path, "report", "results/report.md")
+    report = (tmp_path / "results/report.md").read_text()
+    beside = report.index("## This run beside the published ones")
+    assert beside < report.index("## How a verdict is reached")
+    table = report[beside:].split("\n## ", 1)[0]
+    assert "| family | # | setting | margin | this run | digits, 16 seeds |" in table
+    # a row only the published run has, with its verdict, effect and interval as published
+    claims = pd.read_csv(published / "claims.csv", dtype={"claim_id": str})
+    row = claims[(claims["claim_id"] == "5b") & (claims["setting"] == "depth 26")].iloc[0]
+    cell = f"**{row['verdict']}** {row['effect']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
+    assert f"| essay | 5b | depth 26 | 0.3 | – | {cell} |" in table
+    # and claim 4a in words for the published run too, from its own runs
+    degradation = report.split("## Degradation or failure (claim 4a)", 1)[1].split("\n## ")[0]
+    assert "| digits, 16 seeds | digits | plain-56 vs plain-20 |" in degradation
+    assert "failure: most runs of the deep net do not train" in degradation
+    # a published folder without claims.csv stops the report, naming the file
+    write_config(tmp_path, {"report": {"beside": {"nothing": str(tmp_path / "nowhere")}}})
+    failed = snakemake(tmp_path, "results/report.md", "--forcerun", "report", check=False)
+    assert failed.returncode != 0
+    assert str(tmp_path / "nowhere/claims.csv") in failed.stdout + failed.stderr
+
+
+@pytest.mark.pipeline
 def test_snakemake_report_holds_every_marked_output(smoke_run, tmp_path):
     import zipfile
 

@@ -12,12 +12,14 @@ import pandas as pd
 
 from . import papers
 from .claims import (
+    AGREES,
     BOUND,
     CHECK,
     DECISIVE,
     ESSAY,
     FAMILIES,
     INCONCLUSIVE,
+    NEGLIGIBLE,
     REPLICATION,
     UNINFORMATIVE,
     VERDICTS,
@@ -279,9 +281,10 @@ def final_block(final: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.Dat
         table["seeds trained together"] = [int(h["packed"]) for h in found]
     if runs is not None and "train_err_eval" in runs and runs["train_err_eval"].notna().any():
         keys = ["dataset", "arch", "depth"]
-        clean = runs.groupby(keys, sort=False)["train_err_eval"].mean()
+        completed = runs[runs["status"] == "completed"]  # as final.csv's means
+        clean = completed.groupby(keys, sort=False)["train_err_eval"].mean()
         table["train error in eval mode %"] = [
-            fmt(100 * clean.loc[tuple(r)]) for r in final[keys].itertuples(index=False)
+            fmt(100 * clean.get(tuple(r), math.nan)) for r in final[keys].itertuples(index=False)
         ]
     return table
 
@@ -292,6 +295,7 @@ def degradation_table(runs: pd.DataFrame, claims: pd.DataFrame, rules: dict) -> 
     of its runs fail to train, the verdicts' rule) or neither, beside 4a's verdict."""
     rows = []
     plain = runs[runs["arch"] == "plain"]
+    several = runs["dataset"].nunique() > 1  # claims' settings then start with the dataset
     for dataset, group in plain.groupby("dataset", sort=False):
         grid = Grid(group, _NO_EPOCHS, _NO_NET_RUNS, Rules.from_config(rules))
         depths = sorted(int(d) for d in set(group["depth"]))
@@ -301,23 +305,26 @@ def degradation_table(runs: pd.DataFrame, claims: pd.DataFrame, rules: dict) -> 
             failed = grid.failed(deep)
             err_deep = grid.error(deep, "train_err").mean()
             err_shallow = grid.error(shallow, "train_err").mean()
-            setting = f"depth {depth} vs {depths[0]}"
+            setting = (f"{dataset}, " if several else "") + f"depth {depth} vs {depths[0]}"
             verdict = claims.loc[
                 (claims["claim_id"] == "4a") & (claims["setting"] == setting), "verdict"
             ]
+            said = verdict.iloc[0] if len(verdict) else ""
             if 2 * int(failed.sum()) > len(failed):
                 what = "failure: most runs of the deep net do not train"
-            elif err_deep > err_shallow:
+            elif said == NEGLIGIBLE or err_deep <= err_shallow:
+                what = "no degradation"
+            elif said in (AGREES, ""):
                 what = "degradation: the deep net trains, to a higher training error"
             else:
-                what = "no degradation"
+                what = f"a higher training error, which 4a finds {said}"
             rows.append(
                 {
                     "dataset": dataset,
                     "nets": f"plain-{depth} vs plain-{depths[0]}",
                     "training error %": f"{100 * err_deep:.1f} vs {100 * err_shallow:.1f}",
                     "runs that fail to train": f"{int(failed.sum())} of {len(failed)}",
-                    "4a": _verdict_cell(verdict.iloc[0]) if len(verdict) else "–",
+                    "4a": _verdict_cell(said) if said else "–",
                     "what it is": what,
                 }
             )
@@ -615,7 +622,8 @@ def _family_section(
 
 # the words the verdict rows use, defined once (a newcomer meets them in every table)
 WORDS = (
-    "**Words and units.** A run *converged* when its final training error is at most "
+    "**Words and units.** A run *converged* when its final weights' training error in eval "
+    "mode (the last epoch's running error for runs that predate that measure) is at most "
     "report.converged_train_err, *failed to train* as just said, and *trained partly* in "
     "between. Each claim predicts its effect on one side of a *reference* value (0, a "
     "difference of nothing, unless the claim's rule below says otherwise, under *predicted*), "
@@ -629,8 +637,10 @@ WORDS = (
 FINAL_ERRORS_NOTE = (
     "Error rates in percent. The training error is the running mean over the last epoch's "
     "batches, as He et al. plot it: measured on augmented images while the weights still "
-    "change, and not a pass over the training set with the final weights, so it can be above "
-    "the test error. The test error is one pass over the test set with the final weights."
+    "change, so it can be above the test error. The training error in eval mode (where the "
+    "runs measured it) is one pass over the training set with the final weights, without "
+    "augmentation: what the convergence criterion judges. The test error is one pass over the "
+    "test set with the final weights."
 )
 
 
@@ -681,6 +691,16 @@ def build_report(
         WORDS,
         markdown_table(meanings),
     ]
+    if setup.get("beside"):
+        titles, table, counts = setup["beside"]
+        parts[2:2] = [
+            "## This run beside the published ones",
+            "The essay's claims and the replications (rows) in this run and in the published "
+            f"runs of `report.beside` ({', '.join(titles[1:])}), each cell the verdict with its "
+            "effect and unadjusted 95% interval; – where a run has no such row (another depth "
+            f"or schedule). {counts}",
+            table,
+        ]
     for family, title in ((ESSAY, "The essay's claims"), (REPLICATION, "Replications")):
         parts += _family_section(claims, definitions, family, title, rules)
     unjudged = claims_without_rows(claims, definitions, cfg)
@@ -706,6 +726,12 @@ def build_report(
         markdown_table(final_block(final, runs)),
     ]
     degradation = degradation_table(runs, claims, rules)
+    if len(setup.get("degradation", {})) > 1:  # the published runs of report.beside too
+        degradation = pd.concat(
+            [table.assign(run=title) for title, table in setup["degradation"].items()],
+            ignore_index=True,
+        )
+        degradation = degradation[["run", *degradation.columns[:-1]]]
     if len(degradation):
         parts += [
             "## Degradation or failure (claim 4a)",

@@ -24,10 +24,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from .claims.catalogue import DECISIVE, ESSAY, FAMILIES, REPLICATION
 from .claims.replication import KEY
-from .report import fmt, fmt_ci, markdown_table
+from .report import degradation_table, fmt, fmt_ci, markdown_table
+from .tables import read_table
 
 ROW = ["family", *KEY]
 NO_ROW = "–"  # the cell of a run that lacks the row
@@ -165,7 +167,8 @@ def agreement_line(counts: Mapping[str, int]) -> str:
     )
 
 
-def _markdown(frame: pd.DataFrame) -> str:
+def side_by_side_markdown(frame: pd.DataFrame) -> str:
+    """The table of ``side_by_side`` in Markdown, as the README and the report show it."""
     shown = frame.rename(columns={"claim_id": "#"})
     shown["margin"] = [fmt(m) for m in frame["margin"]]
     return markdown_table(shown)
@@ -190,15 +193,50 @@ def _run(parser: argparse.ArgumentParser, text: str) -> tuple[str, Path]:
     return title or path.resolve().name, path / "claims.csv"
 
 
-def _read(parser: argparse.ArgumentParser, path: Path) -> pd.DataFrame:
+def read_claims(path: str | Path) -> pd.DataFrame:
+    """A claims table (claims.csv); ValueError naming the file when it cannot be read or lacks
+    the columns a side-by-side table needs."""
     try:
         table = pd.read_csv(path, dtype={"claim_id": str})
     except (OSError, ValueError) as error:
-        parser.error(f"cannot read {path}: {error}")
+        raise ValueError(f"cannot read {path}: {error}") from error
     missing = REQUIRED - set(table.columns)
     if missing:
-        parser.error(f"{path} is not a claims table: it lacks the columns {sorted(missing)}")
+        raise ValueError(f"{path} is not a claims table: it lacks the columns {sorted(missing)}")
     return table
+
+
+def beside_setup(
+    claims: pd.DataFrame, runs: pd.DataFrame, report: dict, beside: Mapping[str, str | Path]
+) -> dict:
+    """What the report shows of the published runs of ``report.beside`` (``beside``: a column
+    title for each run's claims.csv) beside this run (``claims``, ``runs``; ``report``: its
+    config section): ``beside``, the side-by-side table in Markdown with its titles and counts
+    (when any run is given), and ``degradation``, claim 4a in words for this run and for each
+    published run whose tables/runs.csv is there (judged with that run's own thresholds)."""
+    if "this run" in beside:
+        raise ValueError("config key 'report.beside': 'this run' is this run's own column")
+    tables = {"this run": claims}
+    degradation = {"this run": degradation_table(runs, claims, report)}
+    for title, path in beside.items():
+        tables[title] = read_claims(path)
+        folder = Path(path).parent
+        if (folder / "tables/runs.csv").exists():
+            published = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+            their_runs = read_table(folder / "tables/runs.csv", "runs")
+            degradation[title] = degradation_table(their_runs, tables[title], published["report"])
+    setup: dict = {"degradation": degradation}
+    if beside:
+        table = side_by_side_markdown(side_by_side(tables))
+        setup["beside"] = (list(tables), table, agreement_line(agreement_across(tables)))
+    return setup
+
+
+def _read(parser: argparse.ArgumentParser, path: Path) -> pd.DataFrame:
+    try:
+        return read_claims(path)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         from .files import write_csv
 
         write_csv(args.out, side_by_side_values(tables, args.families))
-    print(_markdown(side_by_side(tables, args.families)))
+    print(side_by_side_markdown(side_by_side(tables, args.families)))
     print()
     print(agreement_line(agreement_across(tables, args.families)))
     return 0

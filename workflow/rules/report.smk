@@ -100,6 +100,11 @@ rule report:
         blocks="results/collapse/blocks.csv",
         width_sweep=WIDTH_SWEEP,
         figure="results/figures/main.png",
+        # published runs live in the repository: a relative folder is read from its root
+        beside=[
+            str(Path(workflow.basedir) / folder / "claims.csv")
+            for folder in config["report"]["beside"].values()
+        ],
         benchmarks=[
             *COMPUTE_BENCHMARKS,
             "results/benchmarks/figure/figure.tsv",

@@ -76,7 +76,9 @@ class Rules:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> Rules:
-        return cls(**section)
+        """The rules of config ``report:``, less what decides no verdict (``beside``: published
+        runs the report sets beside this one)."""
+        return cls(**{key: value for key, value in section.items() if key != "beside"})
 
 
 @dataclass(frozen=True)
