@@ -5,7 +5,9 @@ the working directories of two finished runs (each with its ``results/benchmarks
 Snakemake writes it), e.g. the same config run at two commits. For each stage (rule) it prints
 the seconds of its jobs summed and, for the whole run, the time during which at least one
 computing job ran (``provenance.busy_time``, as PROVENANCE.md counts it; the figure, panels,
-report and publish apart). The ratio is BEFORE over AFTER: above 1, AFTER is faster.
+report and publish apart). The ratio is BEFORE over AFTER: above 1, AFTER is faster. With one
+directory it prints that run's figures alone (a run's budget, e.g. the confirmatory CIFAR-10
+run's hour on 2 cores).
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ def run_times(workdir: Path) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path)
-    parser.add_argument("after", type=Path)
+    parser.add_argument("after", type=Path, nargs="?", help="leave out for one run's figures")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
+    if args.after is None:
+        return _one_run(args.before, args.out)
     before, after = run_times(args.before), run_times(args.after)
     print(f"{'stage':<18}{'before s':>12}{'after s':>12}{'ratio':>8}")
     for stage in sorted(set(before["stages_s"]) | set(after["stages_s"])):
@@ -64,6 +68,19 @@ def main(argv: list[str] | None = None) -> dict:
     if args.out:
         write_json(args.out, result)
         print(f"wrote {args.out}")
+    return result
+
+
+def _one_run(workdir: Path, out: Path | None) -> dict:
+    times = run_times(workdir)
+    print(f"{'stage':<18}{'seconds':>12}")
+    for stage, seconds in sorted(times["stages_s"].items()):
+        print(f"{stage:<18}{seconds:>12.1f}")
+    print(f"{'wall (busy)':<18}{times['busy_wall_s']:>12.1f}")
+    result = {"run": {"dir": str(workdir), **times}}
+    if out:
+        write_json(out, result)
+        print(f"wrote {out}")
     return result
 
 

@@ -60,6 +60,7 @@ def table(recipe: str, folder: Path) -> list[dict]:
                 "n_train": summary["n_train"],
                 "epochs": train["epochs"],
                 "batch_size": train["batch_size"],
+                "lr": train["lr"],
                 "steps": summary["steps"],
                 "train_err_eval": clean,
                 "train_err_running": summary["final_train_err"],
