@@ -127,3 +127,8 @@ def test_bench_runs_sets_two_runs_side_by_side(bench, tmp_path, capsys):
     result = bench["bench_runs"].main([str(tmp_path / "before"), str(tmp_path / "after")])
     assert result["wall_ratio"] == pytest.approx(2.0)  # the figure does not count
     assert "train" in capsys.readouterr().out
+    # one run alone: its stages and busy wall time, the drawing left out as before
+    alone = bench["bench_runs"].main([str(tmp_path / "after"), "--out", str(tmp_path / "a.json")])
+    assert alone["run"]["busy_wall_s"] == pytest.approx(10.0)
+    assert alone["run"]["stages_s"] == {"train": 10.0}
+    assert json.loads((tmp_path / "a.json").read_text()) == alone
