@@ -27,7 +27,7 @@ def report(inputs, config, outputs) -> None:
     setup = {
         "config": config,
         "versions": provenance.versions(),
-        "hardware": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}; "
+        "hardware": f"{provenance.processor()}, {os.cpu_count()} CPUs, {platform.system()}; "
         f"training ran on {devices}",
         "benchmarks": provenance.read_benchmarks(inputs["benchmarks"]),
     }

@@ -54,3 +54,17 @@ def test_wall_time_and_provenance_from_benchmark_files(tmp_path):
     text = provenance_markdown("abc", span, busy, "example-x", "2026-01-01 00:00 UTC")
     assert "commit: `abc`" in text and "0.2 min during which a computing job ran" in text
     assert "--forcerun publish docs/example-x/PROVENANCE.md" in text
+
+
+def test_the_processor_says_whether_the_cpu_computes_bf16(tmp_path):
+    import platform
+
+    from resnet_essence.provenance import processor
+
+    amd = tmp_path / "amd"
+    amd.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n" * 2)
+    assert processor(amd) == f"{platform.machine()} (AMD EPYC, no bf16 units)"
+    intel = tmp_path / "intel"
+    intel.write_text("model name\t: Intel Xeon\nflags\t: avx512f avx512_bf16 amx_tile amx_bf16\n")
+    assert processor(intel) == f"{platform.machine()} (Intel Xeon, bf16 units)"
+    assert processor(tmp_path / "absent") == platform.machine()

@@ -77,6 +77,25 @@ def git_commit(directory: Path, published: Path) -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
+def processor(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The machine as timings need it said: its architecture, the CPU's model name and whether
+    it computes bf16 natively (avx512_bf16 or AMX; without, bf16 is emulated and slow), where
+    ``cpuinfo`` can be read (Linux); the architecture alone elsewhere."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.machine()
+    fields = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition(":") for line in text.splitlines())
+        if key.strip() in ("model name", "flags")
+    )
+    flags = set(fields.get("flags", "").split())
+    bf16 = "bf16 units" if flags & {"avx512_bf16", "amx_bf16"} else "no bf16 units"
+    model = fields.get("model name", "")
+    return f"{platform.machine()} ({model + ', ' if model else ''}{bf16})"
+
+
 def provenance_markdown(commit: str, span: float, busy: float, name: str, when: str) -> str:
     """PROVENANCE.md of a published example: its commit, config, wall time and command."""
     return (
@@ -87,7 +106,7 @@ def provenance_markdown(commit: str, span: float, busy: float, name: str, when: 
         f"- wall time: {span / 60:.1f} min during which a computing job ran "
         f"({busy / 60:.1f} min of jobs in all; the figure and the report, drawn from the "
         "tables in seconds, not counted), from Snakemake's benchmark files, "
-        f"on {platform.machine()} with {os.cpu_count()} CPUs\n"
+        f"on {processor()} with {os.cpu_count()} CPUs\n"
         "- command: `snakemake --cores N` with this config, then "
         f"`snakemake --cores N --forcerun publish docs/{name}/PROVENANCE.md`\n"
     )
