@@ -75,7 +75,7 @@ def test_a_warm_up_as_long_as_the_run_names_the_key():
 def _sections(schema: dict, path: str = ""):
     yield path, schema
     for key, sub in schema.get("properties", {}).items():
-        if sub.get("type") == "object":
+        if sub.get("type") == "object" and "properties" in sub:  # not a free mapping (beside)
             yield from _sections(sub, f"{path}{key}.")
 
 

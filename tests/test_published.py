@@ -40,3 +40,23 @@ def test_a_published_run_without_its_tables_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path)])
     assert "runs.csv" in capsys.readouterr().err
+
+
+def test_the_readmes_first_table_is_the_published_runs_side_by_side(capsys, monkeypatch):
+    import shlex
+
+    from resnet_essence.side_by_side import main as side_by_side_main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = next(
+        line for line in readme.splitlines() if line.startswith(".venv/bin/resnet-essence-side")
+    )
+    monkeypatch.chdir(ROOT)  # the command names the runs' folders from the repository's root
+    assert side_by_side_main(shlex.split(command)[1:]) == 0
+    printed = capsys.readouterr().out
+    table = "\n".join(line for line in printed.splitlines() if line.startswith("|"))
+    assert "CIFAR-10" in table.splitlines()[0] and "digits" in table.splitlines()[0]
+    first = readme.index("\n|")  # the README's first table is this one, whole
+    assert readme[first + 1 :].startswith(table + "\n")
+    counts = printed.strip().splitlines()[-1]
+    assert counts in readme
