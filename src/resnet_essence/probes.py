@@ -543,8 +543,11 @@ def trained_width_rows(
     rows = [
         {**ids, "epoch": end, "statistic": "train_err"}
         # in eval mode where the run measured it (claims.yaml: what "converged" judges)
-        | {"value": summary.get("final_train_err_eval", summary["final_train_err"])}
-        | ({} if finished else {"value": float("nan")})
+        | {
+            "value": summary.get("final_train_err_eval", summary["final_train_err"])
+            if finished
+            else float("nan")
+        }
     ]
     model = build_model(spec)
     measured = [0] if 0 in snapshots else []
