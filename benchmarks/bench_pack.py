@@ -1,4 +1,4 @@
-"""What packing seeds (resnet_essence.packed) and bf16 buy, per training step, on this machine.
+"""What packing seeds (resnet_essence.train.packed) and bf16 buy, per training step, here.
 
 Run as ``python benchmarks/bench_pack.py`` (see ``--help`` and benchmarks/README.md).
 
@@ -36,9 +36,9 @@ try:
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
-from resnet_essence.models import NetSpec
-from resnet_essence.packed import PackedTrainer
-from resnet_essence.training import TrainConfig, Trainer, evaluate
+from resnet_essence.nets.resnet import NetSpec
+from resnet_essence.train.packed import PackedTrainer
+from resnet_essence.train.trainer import TrainConfig, Trainer, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 

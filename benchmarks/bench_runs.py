@@ -21,7 +21,7 @@ try:
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
-from resnet_essence.provenance import read_benchmarks, wall_time
+from resnet_essence.report.provenance import read_benchmarks, wall_time
 
 DRAWING = {"figure", "panels", "report", "publish"}  # seconds of drawing, redone at will
 

@@ -51,8 +51,8 @@ from bench_train import (
 )
 
 from resnet_essence.files import write_json
-from resnet_essence.models import NetSpec
-from resnet_essence.training import TrainConfig, Trainer
+from resnet_essence.nets.resnet import NetSpec
+from resnet_essence.train.trainer import TrainConfig, Trainer
 
 GOAL_PERCENT = 5.0
 

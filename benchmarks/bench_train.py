@@ -5,10 +5,10 @@ Run as ``python benchmarks/bench_train.py`` (see ``--help`` and benchmarks/READM
 Both loops train the same network (``build_model``, same spec, same SGD settings) on the same
 synthetic data: random uint8 images (3x32x32 by default) with random labels from 10 classes.
 
-*Ours* is ``resnet_essence.training.Trainer`` exactly as the pipeline uses it: the data set whole
-on the device as uint8, each batch augmented on the device (``augment``: pad-4 random crop and
-horizontal flip of the whole batch at once), normalised there, bf16 autocast and channels_last on
-CUDA, optionally ``torch.compile``. The trace is off (``trace_every=0``) so both loops do the
+*Ours* is ``resnet_essence.train.trainer.Trainer`` exactly as the pipeline uses it: the data set
+whole on the device as uint8, each batch augmented on the device (``augment``: pad-4 random crop
+and horizontal flip of the whole batch at once), normalised there, bf16 autocast and channels_last
+on CUDA, optionally ``torch.compile``. The trace is off (``trace_every=0``) so both loops do the
 same work; ``bench_trace.py`` measures what the trace costs.
 
 *Textbook* is the loop of the PyTorch CIFAR-10 tutorial and of most reference repositories: a
@@ -59,8 +59,8 @@ try:
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
-from resnet_essence.models import NetSpec, build_model
-from resnet_essence.training import TrainConfig, Trainer, resolve_device
+from resnet_essence.nets.resnet import NetSpec, build_model
+from resnet_essence.train.trainer import TrainConfig, Trainer, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHS = ("plain", "residual")

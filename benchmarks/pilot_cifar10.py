@@ -22,10 +22,10 @@ try:
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
+from resnet_essence.data.normalise import Normaliser
 from resnet_essence.data.npz import read_dataset
-from resnet_essence.models import build_model, spec_from_dict
-from resnet_essence.normalise import Normaliser
-from resnet_essence.training import evaluate
+from resnet_essence.nets.resnet import build_model, spec_from_dict
+from resnet_essence.train.trainer import evaluate
 
 
 def clean_error(run: Path, data) -> float:

@@ -7,10 +7,10 @@ import logging
 
 import pandas as pd
 
-from resnet_essence import aggregate as agg
 from resnet_essence.files import read_json, verify, write_csv
 from resnet_essence.scripting import rule_script
-from resnet_essence.tables import read_table
+from resnet_essence.tables import aggregate as agg
+from resnet_essence.tables.schema import read_table
 
 log = logging.getLogger("aggregate")
 

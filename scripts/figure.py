@@ -8,10 +8,10 @@ import logging
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from resnet_essence import plotting
 from resnet_essence.files import atomic_path
+from resnet_essence.report import figure as plotting
 from resnet_essence.scripting import rule_script
-from resnet_essence.tables import read_rule_inputs
+from resnet_essence.tables.schema import read_rule_inputs
 
 log = logging.getLogger("figure")
 

@@ -1,6 +1,6 @@
 """Rule gradstats: per-layer gradient, dead-ReLU and response statistics at each snapshot, and
-the mechanism probes (redundancy, linear units, lesions; resnet_essence/probes.py) on the same
-snapshots: one job per network and depth, for all its seeds, so the data are loaded once.
+the mechanism probes (redundancy, linear units, lesions; resnet_essence/measure/probes.py) on the
+same snapshots: one job per network and depth, for all its seeds, so the data are loaded once.
 
 Run it through Snakemake, e.g.
 ``snakemake --cores 1 results/gradstats/digits/residual-20/seed0.csv``.
@@ -11,11 +11,11 @@ import logging
 import torch
 
 from resnet_essence.data import read_dataset
+from resnet_essence.data.normalise import normalised_test_batch, normalised_train_batch
 from resnet_essence.files import write_csv
-from resnet_essence.measure import measure_run
-from resnet_essence.normalise import normalised_test_batch, normalised_train_batch
-from resnet_essence.runs import read_snapshots
+from resnet_essence.measure.run import measure_run
 from resnet_essence.scripting import rule_script
+from resnet_essence.train.job import read_snapshots
 
 log = logging.getLogger("gradstats")
 

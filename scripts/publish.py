@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from resnet_essence import provenance
-from resnet_essence import report as rp
 from resnet_essence.files import atomic_path, write_text
-from resnet_essence.published import SOURCES, publish_tables
+from resnet_essence.report import markdown as rp
+from resnet_essence.report import provenance
+from resnet_essence.report.published import SOURCES, publish_tables
 from resnet_essence.scripting import rule_script
-from resnet_essence.tables import read_table
+from resnet_essence.tables.schema import read_table
 
 log = logging.getLogger("publish")
 

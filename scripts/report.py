@@ -9,12 +9,13 @@ import platform
 from pathlib import Path
 
 from resnet_essence import claims as cl
-from resnet_essence import provenance, render
-from resnet_essence import report as rp
 from resnet_essence.files import write_csv, write_text
+from resnet_essence.report import html as render
+from resnet_essence.report import markdown as rp
+from resnet_essence.report import provenance
+from resnet_essence.report.side_by_side import beside_setup
 from resnet_essence.scripting import rule_script
-from resnet_essence.side_by_side import beside_setup
-from resnet_essence.tables import read_rule_inputs
+from resnet_essence.tables.schema import read_rule_inputs
 
 log = logging.getLogger("report")
 

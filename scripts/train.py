@@ -13,9 +13,9 @@ import logging
 import torch
 
 from resnet_essence.data import read_dataset
-from resnet_essence.runs import train_runs
 from resnet_essence.scripting import rule_script
-from resnet_essence.training import Interrupted
+from resnet_essence.train.job import train_runs
+from resnet_essence.train.trainer import Interrupted
 
 log = logging.getLogger("train")
 

@@ -10,11 +10,11 @@ import pandas as pd
 import torch
 
 from resnet_essence.data import read_dataset
+from resnet_essence.data.normalise import normalised_test_batch
 from resnet_essence.files import write_csv
-from resnet_essence.normalise import normalised_test_batch
-from resnet_essence.probes import trained_width_rows, width_sweep
-from resnet_essence.runs import read_snapshots
+from resnet_essence.measure.width import trained_width_rows, width_sweep
 from resnet_essence.scripting import rule_script
+from resnet_essence.train.job import read_snapshots
 
 log = logging.getLogger("width_sweep")
 

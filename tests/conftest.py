@@ -25,7 +25,7 @@ def default_config() -> dict:
 
 def recipe(seed: int = 0, **overrides):
     """The default training recipe (config.yaml's ``train:``) with some values changed."""
-    from resnet_essence.training import TrainConfig
+    from resnet_essence.train.trainer import TrainConfig
 
     return TrainConfig.from_config({**default_config()["train"], **overrides}, seed=seed)
 
@@ -52,7 +52,7 @@ def quick(seed: int = 0, **overrides):
 def net_spec(arch: str, depth: int, num_classes: int = 10, in_channels: int = 3, **model):
     """A 6n+2 net as the pipeline builds one: config.yaml's ``model:`` section with the test's
     ``model`` changes (the classes and channels are the test's data's)."""
-    from resnet_essence.models import NetSpec
+    from resnet_essence.nets.resnet import NetSpec
 
     section = {**default_config()["model"], **model}
     return NetSpec.from_config(section, arch, depth, num_classes, in_channels)
@@ -62,7 +62,7 @@ def bottleneck_spec(
     variant: str, width: int, num_classes: int = 10, in_channels: int = 3, **changes
 ):
     """A MobileNetV2-style net from config.yaml's ``bottleneck:`` section, with changes."""
-    from resnet_essence.bottleneck import BottleneckSpec
+    from resnet_essence.nets.bottleneck import BottleneckSpec
 
     section = {**default_config()["bottleneck"], **changes}
     return BottleneckSpec.from_config(section, variant, width, num_classes, in_channels)

@@ -11,7 +11,6 @@ import yaml
 from conftest import ROOT
 from scipy import stats as sps
 
-from resnet_essence import aggregate as agg
 from resnet_essence.claims import (
     AGAINST,
     AGREES,
@@ -39,6 +38,7 @@ from resnet_essence.claims import (
 )
 from resnet_essence.claims.collapse import collapse_rows
 from resnet_essence.claims.replication import main as compare_main
+from resnet_essence.tables import aggregate as agg
 
 # the thresholds of the real default, not a copy
 RULES = Rules.from_config(yaml.safe_load((ROOT / "config.yaml").read_text())["report"])

@@ -198,7 +198,7 @@ class _Payload:
 def test_a_malicious_checkpoint_is_refused_not_run(tmp_path, tiny_tensors):
     from conftest import recipe
 
-    from resnet_essence.training import Trainer
+    from resnet_essence.train.trainer import Trainer
 
     marker = tmp_path / "pwned"
     checkpoint = tmp_path / "checkpoint.pt"

@@ -124,8 +124,8 @@ def _log(start: float, epochs: list[float], done: bool = False) -> str:
     stamp = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
     lines = [f"{stamp(start)} INFO train: plain-20 seed 0: 272474 parameters on cuda, 1 threads"]
     lines += [
-        f"{stamp(t)} INFO resnet_essence.training: epoch {i + 1}/10 train_loss 1 train_err 0.5 "
-        f"test_err 0.5 (1.0s)"
+        f"{stamp(t)} INFO resnet_essence.train.trainer: epoch {i + 1}/10 train_loss 1 "
+        f"train_err 0.5 test_err 0.5 (1.0s)"
         for i, t in enumerate(epochs)
     ]
     if done:

@@ -4,7 +4,7 @@ import torch
 from conftest import net_spec
 from torch import nn
 
-from resnet_essence.gradstats import (
+from resnet_essence.measure.layers import (
     calibrate_batchnorm,
     gradient_autocorrelation,
     input_gradients,
@@ -13,7 +13,7 @@ from resnet_essence.gradstats import (
     measure_snapshots,
     shattering,
 )
-from resnet_essence.models import build_model
+from resnet_essence.nets.resnet import build_model
 from resnet_essence.stats import depth_profile
 
 

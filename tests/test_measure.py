@@ -4,8 +4,8 @@ import pandas as pd
 import torch
 from conftest import net_spec
 
-from resnet_essence.measure import finite_snapshots, he_twin, measure_run
-from resnet_essence.models import NetSpec, build_model
+from resnet_essence.measure.run import finite_snapshots, he_twin, measure_run
+from resnet_essence.nets.resnet import NetSpec, build_model
 
 CFG = {"batch_size": 16, "path_points": 8, "lags": [1, 2], "paths": 2}
 PROBES = {"max_deleted": 2, "draws": 1}

@@ -11,17 +11,17 @@ import torch
 from conftest import net_spec
 from scipy import stats as sps
 
-from resnet_essence.aggregate import network_runs, signal_profiles
 from resnet_essence.collapse.embedding import random_matrices
 from resnet_essence.collapse.manifolds import relu_survival_theory, spiral
-from resnet_essence.gradstats import calibrate_batchnorm, layer_statistics
-from resnet_essence.models import build_model
-from resnet_essence.probes import (
+from resnet_essence.measure.layers import calibrate_batchnorm, layer_statistics
+from resnet_essence.measure.probes import (
     class_evidence,
     linear_probe_accuracy,
     participation_ratio,
     ridge_r2,
 )
+from resnet_essence.nets.resnet import build_model
+from resnet_essence.tables.aggregate import network_runs, signal_profiles
 
 # a 6n+2 net with n = 3: nine blocks, three stages; the element count of a block's output
 # halves at each stage transition (twice the channels, a quarter of the positions): 1024,

@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import bottleneck_spec, net_spec
 
-from resnet_essence.models import (
+from resnet_essence.nets.resnet import (
     ShortcutA,
     blocks_per_stage,
     build_model,

@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import bottleneck_spec, net_spec, quick
 
-from resnet_essence.packed import PackedTrainer
-from resnet_essence.training import Interrupted, Trainer
+from resnet_essence.train.packed import PackedTrainer
+from resnet_essence.train.trainer import Interrupted, Trainer
 
 CPU = torch.device("cpu")
 SPEC = net_spec("residual", 14, in_channels=1, width=4)
@@ -146,12 +146,12 @@ def test_a_packed_epoch_logs_the_jobs_time_and_records_each_seeds_share(
     tiny_tensors, monkeypatch, caplog
 ):
     # a fake clock: every epoch of the packed job takes 6 s on it, whatever the machine does
-    import resnet_essence.packed as packed_module
+    import resnet_essence.train.packed as packed_module
 
     ticks = iter(range(0, 10_000, 3))
     monkeypatch.setattr(packed_module.time, "perf_counter", lambda: float(next(ticks)) * 2)
     packed = PackedTrainer(SPEC, _cfgs(epochs=2), tiny_tensors, CPU, [None] * len(SEEDS))
-    with caplog.at_level("INFO", logger="resnet_essence.training"):
+    with caplog.at_level("INFO", logger="resnet_essence.train.trainer"):
         states = packed.run()
     # each seed's metrics carry its share of the epoch (6 s / 3 seeds) ...
     assert [row["seconds"] for row in states[0].metrics] == [2.0, 2.0]
@@ -212,7 +212,7 @@ def test_a_seed_whose_checkpoint_is_missing_says_so_and_catches_up(tiny_tensors,
 
 
 def test_each_packed_seed_scores_its_own_final_weights_in_eval_mode(tiny_tensors, tmp_path):
-    from resnet_essence.runs import save_run
+    from resnet_essence.train.job import save_run
 
     packed = PackedTrainer(SPEC, _cfgs(epochs=2), tiny_tensors, CPU, [None] * len(SEEDS))
     packed.run()

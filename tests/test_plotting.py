@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from resnet_essence import plotting
 from resnet_essence.papers import paper_table
+from resnet_essence.report import figure as plotting
 
 
 def _final(dataset: str) -> pd.DataFrame:
@@ -103,7 +103,7 @@ def test_a_label_wider_than_its_panel_is_found():
 
 @pytest.mark.pipeline
 def test_no_title_or_label_of_the_main_figure_is_cut_off(smoke_run):
-    from resnet_essence.tables import read_rule_inputs
+    from resnet_essence.tables.schema import read_rule_inputs
 
     results = smoke_run / "results"
     names = ["final", "curves", "layers", "networks", "bottleneck", "probes"]

@@ -6,9 +6,8 @@ import torch
 from conftest import default_config, net_spec
 from torch import nn
 
-from resnet_essence.gradstats import calibrate_batchnorm
-from resnet_essence.models import build_model
-from resnet_essence.probes import (
+from resnet_essence.measure.layers import calibrate_batchnorm
+from resnet_essence.measure.probes import (
     HELD_OUT_STATISTICS,
     Lesioned,
     PartialReLU,
@@ -21,8 +20,9 @@ from resnet_essence.probes import (
     redundancy,
     replaced,
     ridge_r2,
-    width_sweep,
 )
+from resnet_essence.measure.width import width_sweep
+from resnet_essence.nets.resnet import build_model
 
 
 def test_participation_ratio_of_isotropic_and_rank_one_features():
@@ -187,7 +187,7 @@ def test_a_test_split_no_larger_than_the_probe_batch_still_has_held_out_images(c
 
 
 def test_a_probe_batch_of_one_image_leaves_the_loss_changes_absent_not_nan(caplog):
-    from resnet_essence import aggregate
+    from resnet_essence.tables import aggregate
 
     test_x, test_y = torch.randn(1, 1, 8, 8), torch.zeros(1, dtype=torch.long)
     with caplog.at_level("WARNING"):

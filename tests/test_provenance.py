@@ -2,7 +2,7 @@
 
 import pytest
 
-from resnet_essence.provenance import busy_time
+from resnet_essence.report.provenance import busy_time
 
 
 def test_busy_time_counts_overlapping_jobs_once_and_no_pause():
@@ -17,7 +17,7 @@ def test_busy_time_counts_overlapping_jobs_once_and_no_pause():
 def test_git_commit_names_the_head_and_says_when_the_tree_differs(tmp_path):
     import subprocess
 
-    from resnet_essence.provenance import git_commit
+    from resnet_essence.report.provenance import git_commit
 
     git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
     git("init", "-q")
@@ -39,7 +39,7 @@ def test_git_commit_names_the_head_and_says_when_the_tree_differs(tmp_path):
 def test_wall_time_and_provenance_from_benchmark_files(tmp_path):
     import os
 
-    from resnet_essence.provenance import provenance_markdown, read_benchmarks, wall_time
+    from resnet_essence.report.provenance import provenance_markdown, read_benchmarks, wall_time
 
     files = []
     for name, seconds, end in (("train", 10.0, 1000.0), ("gradstats", 4.0, 1003.0)):
@@ -59,7 +59,7 @@ def test_wall_time_and_provenance_from_benchmark_files(tmp_path):
 def test_the_processor_says_whether_the_cpu_computes_bf16(tmp_path):
     import platform
 
-    from resnet_essence.provenance import processor
+    from resnet_essence.report.provenance import processor
 
     amd = tmp_path / "amd"
     amd.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n" * 2)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from resnet_essence.published import main, recompute
-from resnet_essence.report import headline_table, markdown_table
+from resnet_essence.report.markdown import headline_table, markdown_table
+from resnet_essence.report.published import main, recompute
 
 PUBLISHED = sorted(p.parent.parent for p in (ROOT / "docs").glob("example*/tables/runs.csv"))
 
@@ -45,7 +45,7 @@ def test_a_published_run_without_its_tables_is_named(tmp_path, capsys):
 def test_the_readmes_first_table_is_the_published_runs_side_by_side(capsys, monkeypatch):
     import shlex
 
-    from resnet_essence.side_by_side import main as side_by_side_main
+    from resnet_essence.report.side_by_side import main as side_by_side_main
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = next(

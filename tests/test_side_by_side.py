@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from resnet_essence.side_by_side import (
+from resnet_essence.report.side_by_side import (
     agreement_across,
     agreement_line,
     main,

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from resnet_essence.tables import TABLES, read_table
+from resnet_essence.tables.schema import TABLES, read_table
 
 
 def _write(path, frame: pd.DataFrame) -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import net_spec, quick, recipe
 
-from resnet_essence.training import (
+from resnet_essence.train.trainer import (
     Interrupted,
     TrainConfig,
     Trainer,
@@ -215,7 +215,7 @@ def test_bf16_on_the_cpu_trains_and_is_reproducible(tiny_tensors):
 
 def _recorded_batches(monkeypatch, spec, cfg, tensors, steps):
     """The first ``steps`` augmented training batches a trainer draws, and its initial weights."""
-    import resnet_essence.training as training
+    import resnet_essence.train.trainer as training
 
     seen = []
 
@@ -280,7 +280,7 @@ def test_the_test_set_is_evaluated_as_often_as_asked_and_always_at_the_end(
 def test_the_clean_training_error_is_the_final_weights_in_eval_mode_on_every_training_image(
     tiny_tensors, tmp_path
 ):
-    from resnet_essence.runs import save_run
+    from resnet_essence.train.job import save_run
 
     cfg = quick(epochs=2, crop_padding=1, flip=True)
     trainer = Trainer(SPEC, cfg, tiny_tensors, CPU)
@@ -308,12 +308,12 @@ def test_the_clean_training_error_is_the_final_weights_in_eval_mode_on_every_tra
 def test_bf16_on_a_cpu_without_bf16_units_warns_that_it_is_emulated(
     tiny_tensors, monkeypatch, caplog
 ):
-    from resnet_essence import training
+    from resnet_essence.train import trainer as training
 
     for native, warned in ((False, True), (True, False)):
         monkeypatch.setattr(training, "cpu_has_bf16", lambda native=native: native)
         caplog.clear()
-        with caplog.at_level("WARNING", logger="resnet_essence.training"):
+        with caplog.at_level("WARNING", logger="resnet_essence.train.trainer"):
             Trainer(SPEC, quick(precision="bf16"), tiny_tensors, CPU, label="residual-8 seed 0")
             Trainer(SPEC, quick(precision="fp32"), tiny_tensors, CPU)
         messages = [r.getMessage() for r in caplog.records]

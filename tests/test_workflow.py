@@ -304,8 +304,8 @@ def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
     )
     assert snakemake(smoke_run, "example", "-n").returncode == 0  # the default's shortcut
     # the tables every verdict comes from, published beside it: the claims recompute from them
-    from resnet_essence.published import main as recompute_main
-    from resnet_essence.published import recompute
+    from resnet_essence.report.published import main as recompute_main
+    from resnet_essence.report.published import recompute
 
     published = {p.name for p in (example / "tables").iterdir()}
     for name in ("runs", "epochs", "network_runs", "survival", "blocks", "width_sweep"):
@@ -371,7 +371,7 @@ def test_each_new_network_family_trains_one_epoch_through_snakemake(smoke_run, t
 
 @pytest.mark.pipeline
 def test_every_table_of_a_run_keeps_its_contract(smoke_run):
-    from resnet_essence.tables import TABLES, read_table
+    from resnet_essence.tables.schema import TABLES, read_table
 
     for name, table in TABLES.items():
         # every file the path's wildcards match (a wildcard holds no dot or slash)

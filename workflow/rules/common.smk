@@ -34,7 +34,7 @@ onstart:
     # config key 'device' checked against this machine once the DAG is built, before any job
     # starts and deletes outputs it would rewrite; not where an executor sends the jobs to
     # other machines (SLURM: a submit node may lack the GPUs its compute nodes have, and the
-    # job checks again where it runs, resnet_essence.training.resolve_device)
+    # job checks again where it runs, resnet_essence.train.trainer.resolve_device)
     if workflow.local_exec:
         check_device(config["device"])
 

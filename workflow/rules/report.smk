@@ -32,7 +32,7 @@ FIGURE_INPUTS = {
     "examples": "results/collapse/examples.csv",
 }
 # one caption per panel: workflow/report/panels/<letter>_<name>.rst, a file for every panel that
-# resnet_essence.plotting draws (a test checks that the two lists agree)
+# resnet_essence.report.figure draws (a test checks that the two lists agree)
 PANELS = sorted(
     p.stem for p in (Path(workflow.basedir) / "workflow/report/panels").glob("*.rst")
 )
@@ -136,7 +136,7 @@ rule publish:
         report="results/report.md",
         claims="results/tables/claims.csv",
         benchmarks=COMPUTE_BENCHMARKS,
-        # the tables every verdict is computed from (resnet_essence/published.py)
+        # the tables every verdict is computed from (resnet_essence/report/published.py)
         runs="results/tables/runs.csv",
         epochs="results/tables/epochs.csv",
         network_runs="results/tables/network_runs.csv",

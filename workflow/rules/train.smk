@@ -1,5 +1,5 @@
 # Packed (jobs.pack_seeds): one job per network and depth, every seed stepped together as one
-# vectorised net (resnet_essence/packed.py); else one job per seed. The files of every run are
+# vectorised net (resnet_essence/train/packed.py); else one job per seed. The files of every run are
 # the same either way.
 if config["jobs"]["pack_seeds"]:
 

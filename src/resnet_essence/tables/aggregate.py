@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .columns import LAYER_STATISTICS
-from .stats import bounded_mean_ci, depth_profile, mean_ci, pooled_rate_ci
+from ..stats import bounded_mean_ci, depth_profile, mean_ci, pooled_rate_ci
+from .schema import AGGREGATED_LAYER_STATISTICS
 
 RUN_KEYS = ["dataset", "arch", "depth", "seed"]
 GROUP_KEYS = ["dataset", "arch", "depth"]
@@ -259,7 +259,7 @@ def layer_table(layers: pd.DataFrame) -> pd.DataFrame:
     """Per layer over seeds: one row per (group, epoch, kind, layer_index, statistic)."""
     long = layers.melt(
         id_vars=[*RUN_KEYS, "epoch", "kind", "layer_index", "layer", "site"],
-        value_vars=LAYER_STATISTICS,
+        value_vars=AGGREGATED_LAYER_STATISTICS,
         var_name="statistic",
         value_name="value",
     )

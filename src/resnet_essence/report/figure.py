@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .papers import paper_table  # noqa: E402
+from ..papers import paper_table  # noqa: E402
 
 ARCH_COLORS = {"plain": "#D55E00", "residual": "#0072B2", "preact": "#009E73"}
 COLLAPSE_ROWS = ("relu", "linear", "residual")

@@ -22,7 +22,6 @@ packing does not know train one after another instead.
 
 from __future__ import annotations
 
-import copy
 import logging
 import signal
 import time
@@ -30,114 +29,12 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from .models import BranchScale, ShortcutA, weight_layers
-from .training import Interrupted, RunState, TrainConfig, Trainer, augment, learning_rate
+from ..nets.packing import pack_model, split_state, stack_state
+from ..nets.resnet import weight_layers
+from .trainer import Interrupted, RunState, TrainConfig, Trainer, augment, learning_rate
 
 log = logging.getLogger(__name__)
-
-
-# -- the packed layers ----------------------------------------------------------------------------
-class PackedLinear(nn.Module):
-    """K linear layers side by side: (B, K * C) -> (B, K, out)."""
-
-    def __init__(self, seeds: int, in_features: int, out_features: int) -> None:
-        super().__init__()
-        self.seeds = seeds
-        self.weight = nn.Parameter(torch.empty(seeds, out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(seeds, out_features))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.view(x.shape[0], self.seeds, -1)
-        return torch.einsum("bki,koi->bko", x, self.weight) + self.bias
-
-
-class PackedShortcutA(nn.Module):
-    """Option A for K seeds: subsample, and zero-pad each seed's channels to its new width."""
-
-    def __init__(self, seeds: int, shortcut: ShortcutA) -> None:
-        super().__init__()
-        self.seeds, self.stride, self.pad = seeds, shortcut.stride, shortcut.pad
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, :, :: self.stride, :: self.stride]
-        b, c, h, w = x.shape
-        x = x.reshape(b, self.seeds, c // self.seeds, h, w)
-        x = F.pad(x, (0, 0, 0, 0, *self.pad))
-        return x.reshape(b, -1, h, w).contiguous(memory_format=torch.channels_last)
-
-
-class PackedBranchScale(nn.Module):
-    """One learnable branch scale per seed."""
-
-    def __init__(self, seeds: int) -> None:
-        super().__init__()
-        self.seeds = seeds
-        self.scale = nn.Parameter(torch.empty(seeds))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        scaled = x.reshape(b, self.seeds, c // self.seeds, h, w) * self.scale.view(1, -1, 1, 1, 1)
-        return scaled.reshape(b, c, h, w)
-
-
-def _packed_layer(module: nn.Module, seeds: int) -> nn.Module | None:
-    """The K-seed version of one layer; None for a layer without parameters that acts channel
-    by channel (ReLU, pooling, identity), which serves as it is; ValueError for a layer packing
-    does not know."""
-    if isinstance(module, nn.Conv2d):
-        return nn.Conv2d(
-            module.in_channels * seeds,
-            module.out_channels * seeds,
-            module.kernel_size,
-            module.stride,
-            module.padding,
-            groups=module.groups * seeds,
-            bias=module.bias is not None,
-        )
-    if isinstance(module, nn.BatchNorm2d):
-        return nn.BatchNorm2d(module.num_features * seeds, module.eps, module.momentum)
-    if isinstance(module, nn.Linear):
-        return PackedLinear(seeds, module.in_features, module.out_features)
-    if isinstance(module, ShortcutA):
-        return PackedShortcutA(seeds, module)
-    if isinstance(module, BranchScale):
-        return PackedBranchScale(seeds)
-    if isinstance(module, nn.ReLU | nn.ReLU6 | nn.Identity | nn.AdaptiveAvgPool2d):
-        return None
-    if list(module.children()):
-        return None  # a container: its children are packed
-    raise ValueError(f"packing knows no {type(module).__name__}")
-
-
-def pack_model(model: nn.Module, seeds: int) -> nn.Module:
-    """A copy of ``model`` with every layer replaced by its K-seed version."""
-    packed = copy.deepcopy(model)
-    for name, module in list(packed.named_modules()):
-        if not name:
-            continue
-        replacement = _packed_layer(module, seeds)
-        if replacement is not None:
-            parent, _, child = name.rpartition(".")
-            setattr(packed.get_submodule(parent) if parent else packed, child, replacement)
-    return packed.to(memory_format=torch.channels_last)
-
-
-def _stack(key: str, tensors: list[torch.Tensor], packed: torch.Tensor) -> torch.Tensor:
-    """The K seeds' values of one state entry in the packed net's layout."""
-    if packed.dim() == 0:  # num_batches_tracked: one count, the same for every seed
-        return tensors[0]
-    if key.endswith(("weight", "bias")) and packed.dim() == tensors[0].dim() + 1:
-        return torch.stack(tensors)  # a packed linear layer: (K, out, in), (K, out)
-    return torch.cat(tensors, dim=0)
-
-
-def _split(value: torch.Tensor, seeds: int, shape: torch.Size) -> list[torch.Tensor]:
-    """A packed state entry cut back into the K seeds' values of ``shape``."""
-    if value.dim() == 0:
-        return [value.clone() for _ in range(seeds)]
-    return [part.reshape(shape).clone() for part in value.reshape(seeds, -1)]
 
 
 # -- the trainer ----------------------------------------------------------------------------------
@@ -194,7 +91,7 @@ class PackedTrainer:
         states = [t.model.state_dict() for t in trainers]
         packed = self.net.state_dict()
         self.net.load_state_dict(
-            {key: _stack(key, [s[key] for s in states], packed[key]) for key in packed}
+            {key: stack_state(key, [s[key] for s in states], packed[key]) for key in packed}
         )
         self.net.train()
         self.optimizer = torch.optim.SGD(
@@ -212,7 +109,9 @@ class PackedTrainer:
             ]
             if all("momentum_buffer" in b for b in buffers):
                 values = [b["momentum_buffer"] for b in buffers]
-                self.optimizer.state[param]["momentum_buffer"] = _stack(name, values, param.data)
+                self.optimizer.state[param]["momentum_buffer"] = stack_state(
+                    name, values, param.data
+                )
         self.param_names = names
         self.layer_weights = [
             dict(self.net.named_parameters())[f"{name}.weight"]
@@ -224,7 +123,7 @@ class PackedTrainer:
         k = len(self.active)
         packed = self.net.state_dict()
         shapes = self.active[0].model.state_dict()
-        parts = {key: _split(value, k, shapes[key].shape) for key, value in packed.items()}
+        parts = {key: split_state(value, k, shapes[key].shape) for key, value in packed.items()}
         packed_params = dict(self.net.named_parameters())
         for index, trainer in enumerate(self.active):
             trainer.model.load_state_dict({key: parts[key][index] for key in parts})
@@ -232,7 +131,7 @@ class PackedTrainer:
             for name, param in packed_params.items():
                 buffer = self.optimizer.state.get(param, {}).get("momentum_buffer")
                 if buffer is not None:
-                    part = _split(buffer, k, seed_params[name].shape)[index]
+                    part = split_state(buffer, k, seed_params[name].shape)[index]
                     trainer.optimizer.state[seed_params[name]]["momentum_buffer"] = part
 
     # -- training -----------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import math
 
 import pandas as pd
 
-from . import papers
-from .claims import (
+from .. import papers
+from ..claims import (
     AGREES,
     BOUND,
     CHECK,
@@ -25,8 +25,8 @@ from .claims import (
     VERDICTS,
     agreement_counts,
 )
-from .claims.catalogue import Rules
-from .claims.networks import Grid
+from ..claims.catalogue import Rules
+from ..claims.networks import Grid
 
 STAGES = ("initialisation", "trained", "random maps")
 

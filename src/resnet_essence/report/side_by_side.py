@@ -10,7 +10,7 @@ columns, so one look says where the answer depends on the data.
   all of them and how many are decisive in all.
 
 Rows are matched by exact (family, claim_id, setting): a setting only one run has (another depth,
-another epoch) is its own row. ``python -m resnet_essence.side_by_side`` (or the console
+another epoch) is its own row. ``python -m resnet_essence.report.side_by_side`` (or the console
 command ``resnet-essence-side-by-side``) prints the table for ``TITLE=FOLDER`` pairs of
 published runs (docs/example*/).
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .claims.catalogue import DECISIVE, ESSAY, FAMILIES, REPLICATION
-from .claims.replication import KEY
-from .report import degradation_table, fmt, fmt_ci, markdown_table
-from .tables import read_table
+from ..claims.catalogue import DECISIVE, ESSAY, FAMILIES, REPLICATION
+from ..claims.replication import KEY
+from ..tables.schema import read_table
+from .markdown import degradation_table, fmt, fmt_ci, markdown_table
 
 ROW = ["family", *KEY]
 NO_ROW = "–"  # the cell of a run that lacks the row
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"a run cannot be titled {title!r}: that is a column of the table")
         tables[title] = _read(parser, path)
     if args.out:
-        from .files import write_csv
+        from ..files import write_csv
 
         write_csv(args.out, side_by_side_values(tables, args.families))
     print(side_by_side_markdown(side_by_side(tables, args.families)))

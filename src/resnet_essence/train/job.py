@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .files import atomic_path, file_record, read_json, verify, write_csv, write_json
-from .models import spec_from_dict
+from ..files import atomic_path, file_record, read_json, verify, write_csv, write_json
+from ..nets.resnet import spec_from_dict
 from .packed import PackedTrainer
-from .training import RunState, TrainConfig, Trainer, resolve_device
+from .trainer import RunState, TrainConfig, Trainer, resolve_device
 
 log = logging.getLogger(__name__)
 TRACE_COLUMNS = ["step", "epoch", "layer_index", "layer", "weight_grad_norm"]

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .files import atomic_path
-from .models import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
-from .normalise import Normaliser
+from ..data.normalise import Normaliser
+from ..files import atomic_path
+from ..nets.resnet import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
 
 log = logging.getLogger(__name__)
 

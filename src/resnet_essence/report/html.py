@@ -11,7 +11,7 @@ import re
 
 import markdown
 
-from . import claims
+from .. import claims
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72em; margin: 2em auto; padding: 0 1em;

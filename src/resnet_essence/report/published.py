@@ -23,10 +23,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import claims as cl
-from .claims.replication import say_differences
-from .files import atomic_path, write_csv
-from .tables import read_table
+from .. import claims as cl
+from ..claims.replication import say_differences
+from ..files import atomic_path, write_csv
+from ..tables.schema import read_table
 
 # the tables claims.evaluate reads, by name (tables.TABLES), as published
 SOURCES = ("runs", "epochs", "network_runs", "bottleneck_runs", "survival", "blocks")
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_csv(args.out, table)
     if args.headline:
-        from .report import headline_table, markdown_table
+        from .markdown import headline_table, markdown_table
 
         print(markdown_table(headline_table(table)))
     published = Path(args.run) / "claims.csv"

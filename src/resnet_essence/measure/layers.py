@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .columns import LAYER_COLUMNS
-from .models import CifarNet, weight_layers
+from ..nets.resnet import CifarNet, weight_layers
+from ..tables.schema import LAYER_COLUMNS
 
 
 @contextmanager

@@ -4,7 +4,7 @@ once, and checked where a rule reads a table.
 A table that breaks its contract (a column missing or unknown, a value of the wrong type) stops
 the reading job with the file, the column and the first bad row, instead of an error deep in
 pandas. The README's table of result files is generated from these declarations
-(``python -m resnet_essence.tables``; a test checks the two agree).
+(``python -m resnet_essence.tables.schema``; a test checks the two agree).
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ LAYER_STATISTICS = {
     "dead_fraction": NUMBER,
     "response_std": NUMBER,
 }
+# the per-layer table as measure.layers.layer_statistics writes it: what identifies a row, then
+# the statistics (weight_norm, on weight rows, beside the weight-gradient norm it scales)
+LAYER_COLUMNS = ["kind", "layer_index", "layer", "site", *LAYER_STATISTICS]
+# the statistics the aggregation summarises across layers (weight_norm only scales one of them)
+AGGREGATED_LAYER_STATISTICS = [s for s in LAYER_STATISTICS if s != "weight_norm"]
 BOTTLENECK_IDS = {"dataset": TEXT, "variant": TEXT, "width": INT}
 COLLAPSE_CELL = {"manifold": TEXT, "input_dim": INT, "embed_dim": INT}
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 import pandas as pd
 import torch
 
-from .gradstats import measure_snapshots
-from .models import NetSpec, build_model
+from ..nets.resnet import NetSpec, build_model
+from .layers import measure_snapshots
 from .probes import probe_snapshots
 
 log = logging.getLogger(__name__)
