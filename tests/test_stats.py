@@ -8,9 +8,11 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
+from statsmodels.stats.proportion import proportion_confint
 
 from resnet_essence.stats import (
     bounded_mean_ci,
+    clopper_pearson,
     detectable,
     holm,
     mcnemar_exact,
@@ -66,6 +68,23 @@ def test_group_interval_of_identical_zero_rates_is_clopper_pearson_of_the_pooled
     mean, lo, hi, _ = pooled_rate_ci([0.0, 0.0, 0.0], 100)
     assert (mean, lo) == (0.0, 0.0)
     assert hi == pytest.approx(1 - 0.025 ** (1 / 300))  # the exact upper bound for 0 of 300
+
+
+@pytest.mark.parametrize(
+    "count, trials, level",
+    [
+        (0.0, 300.0, 0.95),
+        (300.0, 300.0, 0.95),
+        (3.0, 1080.0, 0.95),
+        (123.4, 987.6, 0.95),  # the effective counts of an over-dispersed group are not whole
+        (0.5, 2.25, 0.9),
+        (4310.0, 4311.0, 0.99),
+    ],
+)
+def test_clopper_pearson_is_statsmodels_beta_interval(count, trials, level):
+    lo, hi = clopper_pearson(count, trials, level)
+    want = proportion_confint(count, trials, alpha=1 - level, method="beta")
+    assert (lo, hi) == pytest.approx(want, rel=1e-12, abs=1e-15)
 
 
 def test_disagreeing_seeds_widen_the_group_interval():

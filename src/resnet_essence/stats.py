@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 LEVEL = 0.95
 
@@ -103,8 +102,19 @@ def pooled_rate_ci(rates, n_trials: float, level: float = LEVEL) -> tuple[float,
     if n >= 2 and 0.0 < mean < 1.0:
         dispersion = max(1.0, float(x.var(ddof=1)) / (mean * (1 - mean) / n_trials))
     effective = images / dispersion
-    lo, hi = proportion_confint(mean * effective, effective, alpha=1 - level, method="beta")
+    lo, hi = clopper_pearson(mean * effective, effective, level)
     return mean, float(min(lo, mean)), float(max(hi, mean)), n
+
+
+def clopper_pearson(count: float, trials: float, level: float = LEVEL) -> tuple[float, float]:
+    """The Clopper-Pearson ("exact", beta) interval of ``count`` successes in ``trials``; counts
+    need not be whole (the effective counts of :func:`pooled_rate_ci`). The same numbers as
+    statsmodels' ``proportion_confint(method="beta")`` (a test checks)."""
+    tail = (1 - level) / 2
+    rate = count / trials
+    lo = 0.0 if rate == 0 else float(sps.beta.ppf(tail, count, trials - count + 1))
+    hi = 1.0 if rate == 1 else float(sps.beta.isf(tail, count + 1, trials - count))
+    return lo, hi
 
 
 def binomial_variance(rates, n_trials: float | None) -> float:
