@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 
 from resnet_essence.files import atomic_path, write_text
-from resnet_essence.report import markdown as rp
 from resnet_essence.report import provenance
 from resnet_essence.report.published import SOURCES, publish_tables
+from resnet_essence.report.verdicts import claims_markdown
 from resnet_essence.scripting import rule_script
 from resnet_essence.tables.schema import read_table
 
@@ -40,7 +40,7 @@ def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None
     sources = {name: inputs[name] for name in SOURCES}
     publish_tables(sources, list(inputs["width_sweep"]), outputs["tables"])
     claims = read_table(inputs["claims"], "claims")
-    write_text(outputs["claims_md"], rp.claims_markdown(claims))
+    write_text(outputs["claims_md"], claims_markdown(claims))
     write_text(outputs["config"], yaml.safe_dump(config, sort_keys=False))
     span, busy = provenance.wall_time(inputs["benchmarks"])
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

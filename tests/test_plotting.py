@@ -5,6 +5,7 @@ from conftest import ROOT
 
 from resnet_essence.papers import paper_table
 from resnet_essence.report import figure as plotting
+from resnet_essence.report import panels
 
 
 def _final(dataset: str) -> pd.DataFrame:
@@ -30,7 +31,7 @@ def _final(dataset: str) -> pd.DataFrame:
 
 def test_final_errors_show_he_et_al_beside_ours_for_cifar10():
     fig, ax = plt.subplots()
-    plotting.final_errors(ax, _final("cifar10"), paper_table())
+    panels.final_errors(ax, _final("cifar10"), paper_table())
     labels = ax.get_legend_handles_labels()[1]
     assert "residual, He et al. test" in labels and "plain, He et al. test" in labels
     paper_line = next(
@@ -44,7 +45,7 @@ def test_error_bands_stay_within_zero_and_hundred_percent():
     fig, ax = plt.subplots()
     final = _final("digits")
     final["train_err_lo"] = -0.5  # a t interval of three seeds can reach below zero
-    plotting.final_errors(ax, final)
+    panels.final_errors(ax, final)
     for container in ax.containers:
         for segment in container.lines[2][0].get_segments():
             assert segment[:, 1].min() >= 0
@@ -82,7 +83,7 @@ def test_lesion_panel_leaves_out_nets_that_diverged_before_the_last_epoch():
         + _lesion_rows("preact", 10, 0.1)  # one preact-56 run diverged, the others did not
     )
     fig, ax = plt.subplots()
-    plotting.lesion_curves(ax, probes)
+    panels.lesion_curves(ax, probes)
     drawn = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
     assert set(drawn) == {"plain", "preact"}
     assert drawn["preact"] == pytest.approx([10.0, 11.0, 12.0, 13.0])

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from resnet_essence.report.markdown import headline_table, markdown_table
+from resnet_essence.report.cells import markdown_table
 from resnet_essence.report.published import main, recompute
+from resnet_essence.report.verdicts import headline_table
 
 PUBLISHED = sorted(p.parent.parent for p in (ROOT / "docs").glob("example*/tables/runs.csv"))
 

@@ -2,13 +2,12 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
+from resnet_essence.report.cells import fmt_ci, markdown_table
 from resnet_essence.report.html import to_html
-from resnet_essence.report.markdown import (
-    fmt_ci,
+from resnet_essence.report.measurements import paper_comparison
+from resnet_essence.report.verdicts import (
     halves_table,
     headline_table,
-    markdown_table,
-    paper_comparison,
     power_table,
     stage_counts,
     verdict_table,
@@ -236,7 +235,7 @@ def test_4a_is_called_a_degradation_when_the_deep_plain_net_trains_and_a_failure
     from conftest import default_config
 
     from resnet_essence.claims import AGREES, INCONCLUSIVE
-    from resnet_essence.report.markdown import degradation_table
+    from resnet_essence.report.measurements import degradation_table
 
     rules = default_config()["report"]  # a run fails to train at 45% (half of chance)
     runs = _runs(
@@ -276,8 +275,8 @@ def test_runs_that_fail_to_train_are_counted_with_the_verdicts_rule():
     from conftest import default_config
 
     from resnet_essence.claims.catalogue import Rules
-    from resnet_essence.claims.networks import Grid
-    from resnet_essence.report.markdown import _NO_EPOCHS, _NO_NET_RUNS, failed_runs_section
+    from resnet_essence.claims.grid import Grid
+    from resnet_essence.report.measurements import failed_runs_section
 
     rules = default_config()["report"]  # failure_fraction 0.5 of chance 0.9: 45%
     runs = _runs(
@@ -296,7 +295,7 @@ def test_runs_that_fail_to_train_are_counted_with_the_verdicts_rule():
     counted = failed_per_net_in_section("## Diverged or failed runs\n\n" + text)
     assert counted == {"plain-56": 3, "plain-20": 1, "residual-56": 1}
     # the verdicts' notes (Grid.describe) count the same runs
-    grid = Grid(runs, _NO_EPOCHS, _NO_NET_RUNS, Rules.from_config(rules))
+    grid = Grid.of_runs(runs, Rules.from_config(rules))
     notes = pd.DataFrame({"reason": [grid.describe(net) for net in grid._rows]})
     assert failed_per_net_in_claims(notes) == counted
     # and none failed: the section says so, with the rule
@@ -305,7 +304,7 @@ def test_runs_that_fail_to_train_are_counted_with_the_verdicts_rule():
 
 
 def test_the_learning_rate_schedule_in_words():
-    from resnet_essence.report.markdown import lr_schedule
+    from resnet_essence.report.run_setup import lr_schedule
 
     step = {"lr_schedule": "step", "lr_milestones": [], "warmup_epochs": 0, "lr_gamma": 0.1}
     assert lr_schedule(step) == "constant"  # the smoke config: no milestone, no drop
@@ -318,7 +317,7 @@ def test_the_learning_rate_schedule_in_words():
 
 
 def test_parameter_counts_are_readable_at_any_size():
-    from resnet_essence.report.markdown import fmt_params
+    from resnet_essence.report.cells import fmt_params
 
     assert [fmt_params(p) for p in (868, 12345, 269722, 1.7e6)] == [
         "868",
@@ -340,7 +339,7 @@ def test_claims_without_a_row_say_what_this_run_lacks():
     from conftest import default_config
 
     from resnet_essence import claims as cl
-    from resnet_essence.report.markdown import claims_without_rows
+    from resnet_essence.report.verdicts import claims_without_rows
 
     cfg = {**default_config(), "archs": ["residual"], "depths": [20]}
     cfg["bottleneck"] = {**cfg["bottleneck"], "variants": []}

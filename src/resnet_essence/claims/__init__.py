@@ -4,7 +4,8 @@
   it is measured, which side it predicts and its smallest effect of interest), the verdict words
   and the thresholds (``Rules``);
 - ``collapse``: claims 1-3 from the collapse experiment;
-- ``networks``: the claims about trained networks, seed by seed;
+- ``grid``: one dataset's runs by net and seed (failed, converged, final errors, statistics);
+- ``networks``: the claims about trained networks, seed by seed (the rows built from a grid);
 - ``design``: bottlenecks and the width sweep;
 - ``decision``: estimates to verdicts (margins, Holm within a family, power);
 - ``replication``: the two halves of the seeds, and two claims tables compared.

@@ -10,291 +10,135 @@ initial weights where shapes match, the same batches and augmentation). What eac
 - a run *fails to train* when it diverged or ends at ``report.failure_fraction`` of the chance
   error or above; where any run of a compared pair failed, McNemar's exact test compares the
   failures (4a, 4c).
+
+The runs of a dataset, and what they know (failed, converged, final errors, statistics by
+seed), are ``grid.Grid``; here are the rows built from them: ``paired_test`` and the tests of a
+statistic, an error rate and failures to train, then the rows of each claim, and
+``network_tests``, every row of the network claims.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from ..stats import binomial_variance, mcnemar_exact, one_sample, paired
+from ..stats import mcnemar_exact, one_sample, paired
 from .catalogue import CLAIM_BY_ID, Rules
 from .decision import Test
 from .floors import at_range_end, censored_bound, few_errors, unmoved
-
-Net = tuple[str, int]
-
-
-def _name(net: Net) -> str:
-    return f"{net[0]}-{net[1]}"
+from .grid import Grid, Net, dead_units, epochs_to, lesion_damage, net_name
 
 
-class Grid:
-    """One dataset's runs, indexed for the rules: per net (arch, depth), values by seed."""
-
-    def __init__(self, runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules):
-        self.rules: Rules = rules
-        self.runs = runs
-        self.epochs = epochs
-        self.archs = set(runs["arch"])
-        self.chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0])  # one dataset, one count
-        self.n_train = float(runs["n_train"].iloc[0])
-        self.n_test = float(runs["n_test"].iloc[0])
-        self.batchnorm = "norm" not in runs or bool((runs["norm"] == "batch").any())
-        inits = sorted(set(runs["init"])) if "init" in runs else ["he"]
-        self.init = next((i for i in inits if i != "he"), "he")  # of the residual nets
-        self.schedule = float(epochs["epoch"].max()) if len(epochs) else math.nan
-        measured = sorted(set(net_runs["epoch"])) if len(net_runs) else []
-        self.first = measured[0] if measured else None
-        self.last = measured[-1] if measured else None
-        self._rows = {
-            (arch, depth): rows.set_index("seed").sort_index()
-            for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=False)
-        }
-        self._stats = {
-            key: rows.set_index("seed")["value"].astype(float)
-            for key, rows in net_runs.groupby(["arch", "depth", "statistic", "epoch"], sort=False)
-        }
-
-    # -- runs ---------------------------------------------------------------------------------
-    def rows(self, net: Net) -> pd.DataFrame:
-        """The runs of one net, indexed by seed (none when the grid lacks the net)."""
-        found = self._rows.get(net)
-        return found if found is not None else self.runs.iloc[:0].set_index("seed")
-
-    def failed(self, net: Net) -> pd.Series:
-        """Per seed: the run diverged or ends at failure_fraction of the chance error or above."""
-        rows = self.rows(net)
-        limit = self.rules.failure_fraction * self.chance
-        return (rows["status"] != "completed") | (rows["train_err"] >= limit)
-
-    def converged(self, net: Net) -> pd.Series:
-        """Per seed: the final weights' training error is at most report.converged_train_err,
-        measured in eval mode without augmentation (train_err_eval); runs trained before that
-        was measured are judged on the last epoch's running error, as they were published."""
-        rows = self.rows(net)
-        done = rows["status"] == "completed"
-        error = rows["train_err"]
-        if "train_err_eval" in rows:
-            error = rows["train_err_eval"].where(rows["train_err_eval"].notna(), error)
-        return done & (error <= self.rules.converged_train_err)
-
-    def error(self, net: Net, column: str) -> pd.Series:
-        """Final error per seed; a diverged run (non-finite weights) counts at chance."""
-        rows = self.rows(net)
-        return rows[column].where(rows["status"] == "completed", self.chance).astype(float)
-
-    def describe(self, net: Net) -> str:
-        """How the runs of a net ended, in words: converged, trained partly, failed."""
-        total = len(self.rows(net))
-        fails, converges = self.failed(net), self.converged(net)
-        failed, converged = int(fails.sum()), int(converges.sum())
-        partly = total - int((fails | converges).sum())  # each run counted once
-        if failed == total:
-            return f"{_name(net)}: all {total} runs fail to train"
-        if converged == total:
-            return f"{_name(net)}: all {total} runs converged"
-        parts = [f"{converged} of {total} converged"]
-        if partly:
-            parts.append(f"{partly} trained partly")
-        if failed:
-            parts.append(f"{failed} failed to train")
-        return f"{_name(net)}: " + ", ".join(parts)
-
-    def both_converged(self, *nets: Net) -> list[int]:
-        seeds = None
-        for net in nets:
-            ok = self.converged(net)
-            these = set(ok.index[ok])
-            seeds = these if seeds is None else seeds & these
-        return sorted(seeds or [])
-
-    def stat(self, net: Net, statistic: str, epoch) -> pd.Series:
-        found = self._stats.get((net[0], net[1], statistic, epoch))
-        return found if found is not None else pd.Series(dtype=float)
-
-    def branch_units(self, net: Net) -> float:
-        """The branch ReLU units a dead fraction is counted on, as one binomial sample: the
-        fraction is the mean over the 3n blocks of dead/channels, channels w, 2w, 4w by stage,
-        whose variance is p(1 - p) times sum(1 / channels) / (3n)^2 = p(1 - p) * 7 / (36 n w)."""
-        rows = self.rows(net)
-        if "base_width" not in rows or rows.empty or pd.isna(rows["base_width"].iloc[0]):
-            return math.nan
-        n = (net[1] - 2) // 6
-        return 36.0 * n * float(rows["base_width"].iloc[0]) / 7.0
-
-    def dead_units(self, a: Net, b: Net, epoch) -> tuple[pd.Series, pd.Series, float]:
-        """The dead fractions of two nets by seed, and the variance floor of their difference:
-        the counting variance of both (a fraction of 0 on every seed still carries it)."""
-        va = self.stat(a, "dead_fraction_branch", epoch)
-        vb = self.stat(b, "dead_fraction_branch", epoch)
-        floor = 0.0
-        for values, net in ((va, a), (vb, b)):
-            units = self.branch_units(net)
-            if math.isfinite(units):
-                floor += binomial_variance(values, units)
-        return va, vb, floor
-
-    def damage(self, net: Net, epoch) -> tuple[pd.Series, float]:
-        """Per seed: the damage of deleting one block, (lesioned - intact) / (chance - intact),
-        over the blocks both plain and residual nets can lose; and the smallest variance one
-        value can have: the binomial variance of counting the lesioned errors, scaled alike."""
-        lesioned = self.stat(net, "lesion_error_same_shape", epoch)
-        intact = self.stat(net, "intact_error", epoch)
-        room = (self.chance - intact).where(lambda r: r > 0)
-        damage = ((lesioned - intact) / room).dropna()
-        images = self.stat(net, "lesion_images", epoch)
-        if damage.empty or images.empty:
-            return damage, 0.0
-        counting = binomial_variance(lesioned.loc[damage.index], float(images.iloc[0]))
-        return damage, counting / float((room.loc[damage.index] ** 2).mean())
-
-    def epochs_to(self, net: Net, threshold: float) -> pd.Series:
-        """Per seed: the epoch (fractional, linear between epoch ends, the start counting as
-        chance) at which the running training error first reaches ``threshold``; NaN when the
-        run never does."""
-        arch, depth = net
-        out = {}
-        rows = self.epochs[(self.epochs["arch"] == arch) & (self.epochs["depth"] == depth)]
-        for seed, curve in rows.groupby("seed", sort=True):
-            curve = curve.sort_values("epoch")
-            epochs = np.concatenate([[0.0], curve["epoch"].to_numpy(dtype=float)])
-            errs = np.concatenate([[self.chance], curve["train_err"].to_numpy(dtype=float)])
-            below = np.flatnonzero(errs <= threshold)
-            if len(below) == 0:
-                out[seed] = math.nan
-                continue
-            i = below[0]
-            if i == 0:
-                out[seed] = 0.0
-                continue
-            frac = (errs[i - 1] - threshold) / (errs[i - 1] - errs[i])
-            out[seed] = epochs[i - 1] + frac * (epochs[i] - epochs[i - 1])
-        return pd.Series(out, dtype=float)
-
-    def stage(self, epoch) -> str:
-        """What a row at ``epoch`` rests on: the nets at initialisation, or trained ones."""
-        return "initialisation" if epoch == self.first else "trained"
-
-    def init_note(self, epoch) -> str:
-        """Which initialisation a row at ``epoch`` rests on, where the residual nets started
-        from another than He's (epoch 0 is then measured on their He-initialised twins)."""
-        if self.init == "he":
-            return ""
-        if epoch == self.first:
-            return " (He initialisation)"
-        return f" (trained from {self.init})"
-
-    # -- rows -----------------------------------------------------------------------------------
-    def end_seeds(self, *nets: Net) -> tuple[list[int], str]:
-        """(seeds where every net converged, '' or why an end-of-training row cannot be judged)."""
-        seeds = self.both_converged(*nets)
-        if len(seeds) >= 2:
-            return seeds, ""
-        states = "; ".join(self.describe(net) for net in nets)
-        return seeds, (
-            f"judged on converged runs only (final training error <= "
-            f"{self.rules.converged_train_err:g}): {len(seeds)} seed(s) have them ({states})"
+def paired_test(
+    grid: Grid,
+    claim_id: str,
+    setting: str,
+    a: Net,
+    b: Net,
+    values_a: pd.Series,
+    values_b: pd.Series,
+    detail: str = "",
+    n_trials: float | None = None,
+    seeds: list[int] | None = None,
+    why_not: str = "",
+    variance_floor: float = 0.0,
+    stage: str = "trained",
+    error_kind: str = "",
+) -> Test:
+    """Net a minus net b, seed by seed (only ``seeds``, when given); "uninformative" when
+    both arms sit within the margin of the same end of the measure's range, or, for error
+    rates (``n_trials``), make a handful of errors (floors.py)."""
+    if seeds is not None:
+        values_a, values_b = (
+            values_a[values_a.index.isin(seeds)],
+            values_b[values_b.index.isin(seeds)],
         )
+    measure = f"{net_name(a)} minus {net_name(b)}{detail}"
+    if why_not:
+        return Test(claim_id, setting, measure, reason=why_not, stage=stage)
+    estimate, used = paired(values_a, values_b, n_trials, variance_floor=variance_floor)
+    total = len(set(grid.rows(a).index) | set(grid.rows(b).index))
+    measure += f"; {len(used)} of {total} seed pairs"
+    names = (net_name(a), net_name(b))
+    va, vb = values_a[values_a.index.isin(used)], values_b[values_b.index.isin(used)]
+    floor = at_range_end(CLAIM_BY_ID[claim_id], va, vb, names)
+    if n_trials and not floor:
+        floor = few_errors(va, vb, n_trials, grid.rules.floor_errors, names, error_kind)
+    seeds_used = tuple(int(s) for s in used)
+    return Test(claim_id, setting, measure, estimate, seeds=seeds_used, floor=floor, stage=stage)
 
-    def versus(
-        self,
-        claim_id: str,
-        setting: str,
-        a: Net,
-        b: Net,
-        values_a: pd.Series,
-        values_b: pd.Series,
-        detail: str = "",
-        n_trials: float | None = None,
-        seeds: list[int] | None = None,
-        why_not: str = "",
-        variance_floor: float = 0.0,
-        stage: str = "trained",
-        error_kind: str = "",
-    ) -> Test:
-        """Net a minus net b, seed by seed (only ``seeds``, when given); "uninformative" when
-        both arms sit within the margin of the same end of the measure's range, or, for error
-        rates (``n_trials``), make a handful of errors (floors.py)."""
-        if seeds is not None:
-            values_a, values_b = (
-                values_a[values_a.index.isin(seeds)],
-                values_b[values_b.index.isin(seeds)],
-            )
-        measure = f"{_name(a)} minus {_name(b)}{detail}"
-        if why_not:
-            return Test(claim_id, setting, measure, reason=why_not, stage=stage)
-        estimate, used = paired(values_a, values_b, n_trials, variance_floor=variance_floor)
-        total = len(set(self.rows(a).index) | set(self.rows(b).index))
-        measure += f"; {len(used)} of {total} seed pairs"
-        names = (_name(a), _name(b))
-        va, vb = values_a[values_a.index.isin(used)], values_b[values_b.index.isin(used)]
-        floor = at_range_end(CLAIM_BY_ID[claim_id], va, vb, names)
-        if n_trials and not floor:
-            floor = few_errors(va, vb, n_trials, self.rules.floor_errors, names, error_kind)
-        seeds_used = tuple(int(s) for s in used)
-        return Test(
-            claim_id, setting, measure, estimate, seeds=seeds_used, floor=floor, stage=stage
-        )
 
-    def statistic(self, claim_id, setting, a, b, statistic, epoch, detail="", transform=None):
-        """Net a minus net b in a network statistic at a snapshot; the final snapshot only on
-        seeds where both converged. A dead fraction keeps the variance of counting units."""
-        seeds, why_not = (None, "") if epoch == self.first else self.end_seeds(a, b)
-        if statistic == "response_median" and not self.batchnorm:
-            why_not = "no BatchNorm in these nets: the responses are BatchNorm outputs"
-        va, vb = self.stat(a, statistic, epoch), self.stat(b, statistic, epoch)
-        floor = 0.0
-        if statistic == "dead_fraction_branch":
-            va, vb, floor = self.dead_units(a, b, epoch)
-        if transform is not None:
-            va, vb = transform(va), transform(vb)
-        detail = f"{detail}, epoch {epoch}{self.init_note(epoch)}"
-        return self.versus(
-            claim_id, setting, a, b, va, vb, detail, None, seeds, why_not, floor, self.stage(epoch)
-        )
+def statistic_test(
+    grid: Grid, claim_id, setting, a, b, statistic, epoch, detail="", transform=None
+):
+    """Net a minus net b in a network statistic at a snapshot; the final snapshot only on
+    seeds where both converged. A dead fraction keeps the variance of counting units."""
+    seeds, why_not = (None, "") if epoch == grid.first else grid.end_seeds(a, b)
+    if statistic == "response_median" and not grid.batchnorm:
+        why_not = "no BatchNorm in these nets: the responses are BatchNorm outputs"
+    va, vb = grid.stat(a, statistic, epoch), grid.stat(b, statistic, epoch)
+    floor = 0.0
+    if statistic == "dead_fraction_branch":
+        va, vb, floor = dead_units(grid, a, b, epoch)
+    if transform is not None:
+        va, vb = transform(va), transform(vb)
+    detail = f"{detail}, epoch {epoch}{grid.init_note(epoch)}"
+    return paired_test(
+        grid,
+        claim_id,
+        setting,
+        a,
+        b,
+        va,
+        vb,
+        detail,
+        seeds=seeds,
+        why_not=why_not,
+        variance_floor=floor,
+        stage=grid.stage(epoch),
+    )
 
-    def errors(self, claim_id, setting, a, b, column, end_only=False, note="") -> Test:
-        """Net a minus net b in a final error rate (train_err or test_err), seed by seed."""
-        n_trials = self.n_train if column == "train_err" else self.n_test
-        detail = ", test error" if column == "test_err" else ", training error"
-        seeds, why_not = (None, "")
-        if end_only:
-            seeds, why_not = self.end_seeds(a, b)
-        if note and not why_not:
-            detail += f" ({note})"
-        va, vb = self.error(a, column), self.error(b, column)
-        kind = "training" if column == "train_err" else "test"
-        return self.versus(
-            claim_id, setting, a, b, va, vb, detail, n_trials, seeds, why_not, error_kind=kind
-        )
 
-    def failures(self, claim_id: str, setting: str, a: Net, b: Net) -> Test | None:
-        """McNemar's exact test of failure to train, where any run of either net failed."""
-        fa, fb = self.failed(a), self.failed(b)
-        seeds = sorted(set(fa.index) & set(fb.index))
-        fa, fb = fa.loc[seeds].to_numpy(), fb.loc[seeds].to_numpy()
-        if not (fa.any() or fb.any()):
-            return None
-        p, only_a, only_b = mcnemar_exact(fa, fb)
-        limit = self.rules.failure_fraction * self.chance
-        measure = (
-            f"runs that fail to train (diverged, or training error >= {limit:.3g}): "
-            f"{_name(a)} {int(fa.sum())} of {len(seeds)}, {_name(b)} {int(fb.sum())} of "
-            f"{len(seeds)}; McNemar's exact test ({only_a} seeds where only {_name(a)} failed, "
-            f"{only_b} where only {_name(b)})"
-        )
-        effect = float(fa.mean() - fb.mean())
-        return Test(
-            claim_id,
-            f"{setting}, failures",
-            measure,
-            exact=(effect, p),
-            seeds=tuple(seeds),
-            stage="trained",
-        )
+def error_test(grid: Grid, claim_id, setting, a, b, column, end_only=False, note="") -> Test:
+    """Net a minus net b in a final error rate (train_err or test_err), seed by seed."""
+    n_trials = grid.n_train if column == "train_err" else grid.n_test
+    detail = ", test error" if column == "test_err" else ", training error"
+    seeds, why_not = (None, "")
+    if end_only:
+        seeds, why_not = grid.end_seeds(a, b)
+    if note and not why_not:
+        detail += f" ({note})"
+    va, vb = grid.error(a, column), grid.error(b, column)
+    kind = "training" if column == "train_err" else "test"
+    return paired_test(
+        grid, claim_id, setting, a, b, va, vb, detail, n_trials, seeds, why_not, error_kind=kind
+    )
+
+
+def failure_test(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test | None:
+    """McNemar's exact test of failure to train, where any run of either net failed."""
+    fa, fb = grid.failed(a), grid.failed(b)
+    seeds = sorted(set(fa.index) & set(fb.index))
+    fa, fb = fa.loc[seeds].to_numpy(), fb.loc[seeds].to_numpy()
+    if not (fa.any() or fb.any()):
+        return None
+    p, only_a, only_b = mcnemar_exact(fa, fb)
+    limit = grid.rules.failure_fraction * grid.chance
+    measure = (
+        f"runs that fail to train (diverged, or training error >= {limit:.3g}): "
+        f"{net_name(a)} {int(fa.sum())} of {len(seeds)}, {net_name(b)} {int(fb.sum())} of "
+        f"{len(seeds)}; McNemar's exact test ({only_a} seeds where only {net_name(a)} failed, "
+        f"{only_b} where only {net_name(b)})"
+    )
+    effect = float(fa.mean() - fb.mean())
+    return Test(
+        claim_id,
+        f"{setting}, failures",
+        measure,
+        exact=(effect, p),
+        seeds=tuple(seeds),
+        stage="trained",
+    )
 
 
 def _depth_pair_tests(grid: Grid, shallow: int, deep: int) -> list[Test]:
@@ -303,14 +147,14 @@ def _depth_pair_tests(grid: Grid, shallow: int, deep: int) -> list[Test]:
     tests: list[Test] = []
     if "plain" in grid.archs:
         a, b = ("plain", deep), ("plain", shallow)
-        tests.append(grid.errors("4a", pair, a, b, "train_err", note=grid.describe(a)))
-        failures = grid.failures("4a", pair, a, b)
+        tests.append(error_test(grid, "4a", pair, a, b, "train_err", note=grid.describe(a)))
+        failures = failure_test(grid, "4a", pair, a, b)
         tests += [failures] if failures else []
-        tests.append(grid.statistic("S2", pair, a, b, "autocorrelation_lag1", grid.first))
+        tests.append(statistic_test(grid, "S2", pair, a, b, "autocorrelation_lag1", grid.first))
     if "residual" in grid.archs:
         a, b = ("residual", deep), ("residual", shallow)
-        tests.append(grid.errors("4b", pair, a, b, "train_err", note=grid.describe(a)))
-        tests.append(grid.errors("4b'", pair, a, b, "test_err", end_only=True))
+        tests.append(error_test(grid, "4b", pair, a, b, "train_err", note=grid.describe(a)))
+        tests.append(error_test(grid, "4b'", pair, a, b, "test_err", end_only=True))
         tests.append(_responses(grid, "7b", pair, a, b))
     return tests
 
@@ -340,7 +184,8 @@ def _vanishing_tests(grid: Grid, depth: int) -> list[Test]:
             seeds = tuple(slopes.index)
             tests.append(Test("V", setting, measure, estimate, seeds=seeds, stage=stage))
         tests.append(
-            grid.statistic(
+            statistic_test(
+                grid,
                 claim_id,
                 f"depth {depth}",
                 residual,
@@ -358,10 +203,14 @@ def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
     """The claims that set a residual net against a plain one of the same depth."""
     plain, residual = ("plain", depth), ("residual", depth)
     setting = f"depth {depth}"
-    tests = [grid.errors("4c", setting, residual, plain, "train_err", note=grid.describe(plain))]
-    failures = grid.failures("4c", setting, residual, plain)
+    tests = [
+        error_test(grid, "4c", setting, residual, plain, "train_err", note=grid.describe(plain))
+    ]
+    failures = failure_test(grid, "4c", setting, residual, plain)
     tests += [failures] if failures else []
-    tests.append(grid.statistic("S", setting, residual, plain, "autocorrelation_lag1", grid.first))
+    tests.append(
+        statistic_test(grid, "S", setting, residual, plain, "autocorrelation_lag1", grid.first)
+    )
     tests += _vanishing_tests(grid, depth)
     where = f"depth {depth}, epoch {grid.first}"
     measure = f"residual-{depth} minus plain-{depth}, epoch {grid.first}"
@@ -370,9 +219,11 @@ def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
     )
     where = f"depth {depth}, epoch {grid.last}"
     tests.append(
-        grid.statistic("5a", where, residual, plain, "inactive_fraction_branch", grid.last)
+        statistic_test(grid, "5a", where, residual, plain, "inactive_fraction_branch", grid.last)
     )
-    tests.append(grid.statistic("5a'", where, residual, plain, "dead_fraction_branch", grid.last))
+    tests.append(
+        statistic_test(grid, "5a'", where, residual, plain, "dead_fraction_branch", grid.last)
+    )
     tests.append(_responses(grid, "7", where, residual, plain))
     tests.append(_speed_test(grid, residual, plain))
     return tests
@@ -396,7 +247,7 @@ def _responses(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
     """7, 7b: the median response std on the final weights, a minus b; uninformative when
     neither net's responses moved from initialisation by the margin (a BatchNorm output's std
     is about |gamma|, 1 at initialisation)."""
-    test = grid.statistic(claim_id, setting, a, b, "response_median", grid.last)
+    test = statistic_test(grid, claim_id, setting, a, b, "response_median", grid.last)
     if test.reason or test.floor or grid.first is None or grid.first == grid.last:
         return test
     seeds = list(test.seeds)
@@ -405,7 +256,9 @@ def _responses(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
         for epoch, out in ((grid.first, start), (grid.last, end)):
             values = grid.stat(net, "response_median", epoch)
             out.append(values[values.index.isin(seeds)])
-    test.floor = unmoved(CLAIM_BY_ID[claim_id], tuple(start), tuple(end), (_name(a), _name(b)))
+    test.floor = unmoved(
+        CLAIM_BY_ID[claim_id], tuple(start), tuple(end), (net_name(a), net_name(b))
+    )
     return test
 
 
@@ -413,7 +266,7 @@ def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
     """6: epochs to reach speed_train_err, a minus b; a run that never gets there counts at the
     schedule's length (a lower bound), a seed where neither does is left out."""
     threshold = grid.rules.speed_train_err
-    ea, eb = grid.epochs_to(a, threshold), grid.epochs_to(b, threshold)
+    ea, eb = epochs_to(grid, a, threshold), epochs_to(grid, b, threshold)
     seeds = sorted(set(ea.index) & set(eb.index))
     ea, eb = ea.loc[seeds], eb.loc[seeds]
     neither = ea.isna() & eb.isna()
@@ -426,9 +279,9 @@ def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
         )
     keep = ~neither
     event = f"reaches training error {threshold:g} in {grid.schedule:g} epochs"
-    bound = censored_bound(ea[keep].isna(), eb[keep].isna(), (_name(a), _name(b)), event)
+    bound = censored_bound(ea[keep].isna(), eb[keep].isna(), (net_name(a), net_name(b)), event)
     ea, eb = ea[keep].fillna(grid.schedule), eb[keep].fillna(grid.schedule)
-    test = grid.versus("6", f"depth {a[1]}", a, b, ea, eb, detail)
+    test = paired_test(grid, "6", f"depth {a[1]}", a, b, ea, eb, detail)
     if not test.reason and not test.floor:
         test.bound = bound
     return test
@@ -452,15 +305,16 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
                 continue  # tables measured before this probe existed (M3 since 2026-12)
             for epoch in (grid.first, grid.last):
                 setting = f"depth {depth}, epoch {epoch}, {arch}"
-                tests.append(grid.statistic(claim_id, setting, net, plain, statistic, epoch))
+                tests.append(statistic_test(grid, claim_id, setting, net, plain, statistic, epoch))
         if lesions:
             seeds, why_not = grid.end_seeds(net, plain)
             (damage, floor), (plain_damage, plain_floor) = (
-                grid.damage(net, grid.last),
-                grid.damage(plain, grid.last),
+                lesion_damage(grid, net, grid.last),
+                lesion_damage(grid, plain, grid.last),
             )
             tests.append(
-                grid.versus(
+                paired_test(
+                    grid,
                     "L1",
                     f"depth {depth}, {arch}",
                     net,
@@ -481,12 +335,12 @@ def _mechanism_tests(grid: Grid, depth: int) -> list[Test]:
         net = (arch, depth)
         seeds, why_not = grid.end_seeds(net)
         note = grid.init_note(grid.last) if arch != "plain" else ""
-        measure = f"{_name(net)}: damage of deleting one block (0: none, 1: chance){note}"
+        measure = f"{net_name(net)}: damage of deleting one block (0: none, 1: chance){note}"
         if why_not:
             where = f"depth {depth}, {arch}"
             tests.append(Test(claim_id, where, measure, reason=why_not, stage="trained"))
             continue
-        damage, floor = grid.damage(net, grid.last)
+        damage, floor = lesion_damage(grid, net, grid.last)
         damage = damage[damage.index.isin(seeds)]
         estimate = one_sample(damage.to_numpy(), 0.5, floor)
         measure += f"; {estimate.n} runs"
@@ -499,7 +353,8 @@ def _linear_unit_tests(grid: Grid) -> list[Test]:
     """T2 per arch and ReLU site, every depth pooled: one Spearman correlation per converged run."""
     tests = []
     prefix = "switch_rho_"
-    sites = sorted({key[2][len(prefix) :] for key in grid._stats if key[2].startswith(prefix)})
+    names = grid.statistic_names()
+    sites = sorted({name[len(prefix) :] for name in names if name.startswith(prefix)})
     depths = sorted(set(grid.runs["depth"]))
     for arch in sorted(grid.archs):
         for site in sites:
@@ -528,8 +383,8 @@ def _preact_tests(grid: Grid, depth: int) -> list[Test]:
     preact, residual = ("preact", depth), ("residual", depth)
     setting = f"depth {depth}"
     return [
-        grid.errors("P", setting, preact, residual, "train_err", note=grid.describe(preact)),
-        grid.errors("P'", setting, preact, residual, "test_err", end_only=True),
+        error_test(grid, "P", setting, preact, residual, "train_err", note=grid.describe(preact)),
+        error_test(grid, "P'", setting, preact, residual, "test_err", end_only=True),
     ]
 
 

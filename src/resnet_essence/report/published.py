@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_csv(args.out, table)
     if args.headline:
-        from .markdown import headline_table, markdown_table
+        from .cells import markdown_table
+        from .verdicts import headline_table
 
         print(markdown_table(headline_table(table)))
     published = Path(args.run) / "claims.csv"

@@ -29,7 +29,8 @@ import yaml
 from ..claims.catalogue import DECISIVE, ESSAY, FAMILIES, REPLICATION
 from ..claims.replication import KEY
 from ..tables.schema import read_table
-from .markdown import degradation_table, fmt, fmt_ci, markdown_table
+from .cells import fmt, fmt_ci, markdown_table
+from .measurements import degradation_table
 
 ROW = ["family", *KEY]
 NO_ROW = "–"  # the cell of a run that lacks the row
