@@ -6,8 +6,8 @@ For each net and each precision, the same K seeds are stepped two ways on the sa
 digits-sized set by default: 1,437 random 8x8 one-channel images, or ``--size 32 --channels 3``
 for CIFAR-10's shape), with the recipe of config.yaml (batch 32 by default):
 
-- *alone*: each seed's ``Trainer._train_step`` in turn, as one job per seed trains them;
-- *packed*: ``PackedTrainer._step``, every seed in one vectorised call.
+- *alone*: each seed's ``SeedStepper.step`` in turn, as one job per seed trains them;
+- *packed*: ``PackedStepper.step``, every seed in one vectorised call.
 
 Both are set up side by side and warmed up; then they take turns, ``--steps`` steps of every
 seed per round, the order swapped every other round, ``--repeats`` rounds. The figure is the
@@ -37,7 +37,8 @@ except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
 from resnet_essence.nets.resnet import NetSpec
-from resnet_essence.train.packed import PackedTrainer
+from resnet_essence.train.loop import SeedStepper
+from resnet_essence.train.packed import PackedStepper
 from resnet_essence.train.trainer import TrainConfig, Trainer, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,25 +71,28 @@ def _timer(steps_of):
     return time.perf_counter() - started
 
 
+def _random_batches(trainers: list[Trainer], batch: int) -> list[torch.Tensor]:
+    """One batch of random training images for each run, drawn with its own generator."""
+    return [torch.randint(0, len(t.x_train), (batch,), generator=t.generator) for t in trainers]
+
+
 def _alone_steps(trainers: list[Trainer], steps: int, batch: int):
+    steppers = [SeedStepper([trainer]) for trainer in trainers]
+
     def run():
-        for trainer in trainers:
+        for stepper in steppers:
             for _ in range(steps):
-                idx = torch.randint(0, len(trainer.x_train), (batch,), generator=trainer.generator)
-                trainer._train_step(idx)
+                stepper.step(_random_batches(stepper.runs, batch))
 
     return run
 
 
-def _packed_steps(packed: PackedTrainer, steps: int, batch: int):
+def _packed_steps(trainers: list[Trainer], steps: int, batch: int):
+    stepper = PackedStepper(trainers)
+
     def run():
         for _ in range(steps):
-            packed._step(
-                [
-                    torch.randint(0, len(t.x_train), (batch,), generator=t.generator)
-                    for t in packed.active
-                ]
-            )
+            stepper.step(_random_batches(stepper.runs, batch))
 
     return run
 
@@ -114,10 +118,11 @@ def _epoch_costs(trainer: Trainer, batch: int, n_train: int) -> dict[str, float]
         evaluate(m.model, m.x_test, m.y_test, m.normalise, 1000, m.autocast)
 
     step = statistics.median(_timer(_alone_steps([trainer], 1, batch)) for _ in range(10))
+    trace = SeedStepper([trainer]).record_trace  # on the gradients of the last step
     return {
         "steps": step * -(-n_train // batch),
         "evaluation": statistics.median(_timer(evaluation) for _ in range(3)),
-        "trace_record": statistics.median(_timer(trainer._record_trace) for _ in range(10)),
+        "trace_record": statistics.median(_timer(trace) for _ in range(10)),
         "snapshot": statistics.median(_timer(trainer.cpu_weights) for _ in range(10)),
     }
 
@@ -135,10 +140,9 @@ def bench(args) -> dict:
         for precision in args.precisions:
             cfgs = [_recipe(s, precision, args.batch) for s in seeds]
             alone = [Trainer(spec, c, data, cpu) for c in cfgs]
-            packed = PackedTrainer(spec, cfgs, data, cpu, [None] * len(seeds))
-            packed._pack(packed.trainers)
+            together = [Trainer(spec, c, data, cpu, packed=len(cfgs)) for c in cfgs]
             a_run = _alone_steps(alone, args.steps, args.batch)
-            p_run = _packed_steps(packed, args.steps, args.batch)
+            p_run = _packed_steps(together, args.steps, args.batch)
             _rounds(a_run, p_run, 1)  # warm-up, not timed
             a, p = _rounds(a_run, p_run, args.repeats)
             images = args.steps * args.batch * len(seeds)

@@ -5,13 +5,13 @@ Run as ``python benchmarks/bench_trace.py`` (see ``--help`` and benchmarks/READM
 One ``Trainer`` takes turns between ``trace_every=0`` (A) and ``trace_every=k`` (B,
 ``--trace-every``, default 10; the config is swapped in before each step), so both sides share
 the same model, optimiser and memory. Steps are timed as in ``bench_train.py``
-(``Trainer._train_step`` on successive batches, warm-up untimed): A B, B A, A B ...,
+(``SeedStepper.step`` on successive batches, warm-up untimed): A B, B A, A B ...,
 ``--repeats`` rounds of ``--steps`` steps; the overhead of a round is B's time over A's minus
 one, and the median round is reported. Keep ``--steps`` a multiple of ``k`` so that every
 round of B holds the same number of trace records.
 
 On a busy or small machine the round-to-round noise can be larger than the trace's cost, so a
-second, direct figure is printed too: the time of one ``Trainer._record_trace()`` call (median
+second, direct figure is printed too: the time of one ``SeedStepper.record_trace()`` call (median
 of ``--direct-calls`` calls on real gradients) divided by ``k`` steps of A. The direct figure
 leaves out second-order effects (caches, the trace list's memory), the paired figure includes
 them; both are in the results file.
@@ -52,18 +52,20 @@ from bench_train import (
 
 from resnet_essence.files import write_json
 from resnet_essence.nets.resnet import NetSpec
+from resnet_essence.train.loop import SeedStepper
 from resnet_essence.train.trainer import TrainConfig, Trainer
 
 GOAL_PERCENT = 5.0
 
 
 def record_seconds(trainer: Trainer, calls: int) -> float:
-    """Median seconds of one ``_record_trace()`` on the gradients the last step left behind."""
+    """Median seconds of one ``record_trace()`` on the gradients the last step left behind."""
+    stepper = SeedStepper([trainer])
     times = []
     for _ in range(calls):
         synchronize(trainer.device)
         start = time.perf_counter()
-        trainer._record_trace()
+        stepper.record_trace()
         synchronize(trainer.device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
@@ -78,7 +80,7 @@ def checkpoint_seconds(trainer: Trainer, records: int) -> tuple[float, float]:
     """
     every = max(1, trainer.cfg.trace_every)
     if not trainer.state.trace:
-        trainer._record_trace()
+        SeedStepper([trainer]).record_trace()  # the gradients of the last step
     _, epoch, norms = trainer.state.trace[-1]
     kept, kept_path = trainer.state.trace, trainer.checkpoint_path
     try:
@@ -165,7 +167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.set_defaults(repeats=5)
     parser.add_argument("--trace-every", type=int, default=10, help="k: steps between records")
     parser.add_argument(
-        "--direct-calls", type=int, default=20, help="calls of _record_trace() timed directly"
+        "--direct-calls", type=int, default=20, help="calls of record_trace() timed directly"
     )
     parser.add_argument(
         "--run-epochs",

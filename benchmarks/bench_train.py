@@ -26,9 +26,10 @@ take turns: ``--steps`` timed steps of ours, ``--steps`` of the textbook loop (t
 every other round), ``--repeats`` rounds. Throughput comes from each loop's median round; the
 ratio is the median over rounds of that round's ratio, so a slow spell of a shared machine,
 which hits both halves of a round, largely cancels. On CUDA the device is synchronised before
-the clock starts and before it stops. For ours the timed unit is ``Trainer._train_step`` called
-on successive batches of a random permutation, which is exactly the body of ``Trainer.run()``'s
-inner loop; evaluation, checkpoints and snapshots, done once an epoch, are left out. For the
+the clock starts and before it stops. For ours the timed unit is one ``SeedStepper.step`` (the
+stepper ``Trainer.run()`` steps a run alone with) on the next batch of a random permutation,
+which is exactly what the epoch loop (``resnet_essence.train.loop.EpochLoop``) does for each
+batch; evaluation, checkpoints and snapshots, done once an epoch, are left out. For the
 textbook loop the timed unit is one ``next()`` on the DataLoader iterator plus the step, so the
 per-sample data pipeline is part of its cost. Time per epoch is 50,000 images (CIFAR-10's
 training set) over the measured throughput.
@@ -60,6 +61,7 @@ except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from resnet_essence.files import write_json
 from resnet_essence.nets.resnet import NetSpec, build_model
+from resnet_essence.train.loop import SeedStepper
 from resnet_essence.train.trainer import TrainConfig, Trainer, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,8 +168,8 @@ def train_config(args: argparse.Namespace, trace_every: int = 0) -> TrainConfig:
 
 
 def ours_steps(trainer: Trainer) -> Iterator[None]:
-    """Take one ``Trainer._train_step`` per ``next()``, batches as ``Trainer.run()`` makes them."""
-    trainer.model.train()
+    """Take one ``SeedStepper.step`` per ``next()``, batches as ``Trainer.run()`` makes them."""
+    stepper = SeedStepper([trainer])
     while True:
         permutation = torch.randperm(
             len(trainer.x_train), generator=trainer.generator, device=trainer.device
@@ -175,7 +177,7 @@ def ours_steps(trainer: Trainer) -> Iterator[None]:
         for batch in permutation.split(trainer.cfg.batch_size):
             if len(batch) < trainer.cfg.batch_size:
                 break  # keep every timed step a full batch
-            trainer._train_step(batch)
+            stepper.step([batch])
             yield
 
 

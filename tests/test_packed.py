@@ -70,14 +70,16 @@ def test_one_packed_step_differs_from_alone_by_float_rounding_only(tiny_tensors)
 
 
 def _interrupt_packed_at(packed: PackedTrainer, step: int) -> None:
-    original = packed._step
+    """Send this process a real SIGTERM once the first seed has counted ``step`` steps."""
+    first = packed.trainers[0]
+    original = first.count_step
 
-    def step_then_maybe_signal(batches):
-        original(batches)
-        if packed.active[0].state.step == step:
+    def count_then_maybe_signal(*args):
+        original(*args)
+        if first.state.step == step:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    packed._step = step_then_maybe_signal
+    first.count_step = count_then_maybe_signal
 
 
 def test_a_killed_packed_job_resumes_every_seed_to_the_same_numbers(tiny_tensors, tmp_path):
@@ -85,7 +87,7 @@ def test_a_killed_packed_job_resumes_every_seed_to_the_same_numbers(tiny_tensors
     paths = [tmp_path / f"seed{s}.pt" for s in SEEDS]
     first = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
     _interrupt_packed_at(first, 10)  # mid-epoch 2
-    with pytest.raises(Interrupted, match="SIGTERM"):
+    with pytest.raises(Interrupted, match="step 10; checkpoints beside each run"):
         first.run()
     assert all(p.exists() for p in paths)  # one checkpoint per seed, as a run alone writes
     second = PackedTrainer(SPEC, _cfgs(), tiny_tensors, CPU, paths)
@@ -146,10 +148,10 @@ def test_a_packed_epoch_logs_the_jobs_time_and_records_each_seeds_share(
     tiny_tensors, monkeypatch, caplog
 ):
     # a fake clock: every epoch of the packed job takes 6 s on it, whatever the machine does
-    import resnet_essence.train.packed as packed_module
+    import resnet_essence.train.loop as loop_module
 
     ticks = iter(range(0, 10_000, 3))
-    monkeypatch.setattr(packed_module.time, "perf_counter", lambda: float(next(ticks)) * 2)
+    monkeypatch.setattr(loop_module.time, "perf_counter", lambda: float(next(ticks)) * 2)
     packed = PackedTrainer(SPEC, _cfgs(epochs=2), tiny_tensors, CPU, [None] * len(SEEDS))
     with caplog.at_level("INFO", logger="resnet_essence.train.trainer"):
         states = packed.run()
@@ -229,3 +231,82 @@ def test_each_packed_seed_scores_its_own_final_weights_in_eval_mode(tiny_tensors
         assert summary["final_train_err_eval"] == pytest.approx(expected, abs=1e-12)
         errors.append(expected)
     assert len(set(errors)) > 1  # three nets, not one scored three times
+
+
+def _with_gelu(trainer: Trainer) -> Trainer:
+    """The trainer with one ReLU of its net swapped for a GELU: a layer packing does not know."""
+    trainer.model.stage1[0].relu1 = torch.nn.GELU()
+    return trainer
+
+
+def test_unpackable_layers_names_what_packing_does_not_know():
+    from resnet_essence.nets.packing import pack_model, unpackable_layers
+    from resnet_essence.nets.resnet import build_model
+
+    model = build_model(SPEC)
+    assert unpackable_layers(model) == []
+    gelu = model.stage1[0].relu1 = torch.nn.GELU()
+    assert unpackable_layers(model) == [("stage1.0.relu1", gelu)]
+    with pytest.raises(ValueError, match=r"packing knows no GELU \(stage1.0.relu1\)"):
+        pack_model(model, 2)
+    # a container with a parameter of its own: nothing would widen it
+    model.stage1[0].relu1 = torch.nn.ReLU()
+    model.stage2.register_parameter("gain", torch.nn.Parameter(torch.ones(1)))
+    assert [name for name, _ in unpackable_layers(model)] == ["stage2"]
+
+
+def test_a_net_packing_does_not_know_trains_one_after_another_without_building_a_packed_net(
+    tiny_tensors, monkeypatch, caplog
+):
+    import resnet_essence.train.packed as packed_module
+
+    def refuse(*args):
+        raise AssertionError("packing is decided from the modules, without building a net")
+
+    monkeypatch.setattr(packed_module, "pack_model", refuse)
+    cfgs = _cfgs(epochs=2)
+    packed = PackedTrainer(SPEC, cfgs, tiny_tensors, CPU, [None] * len(SEEDS))
+    for trainer in packed.trainers:
+        _with_gelu(trainer)
+    assert packed.why_not_packed() == ["packing knows no GELU (stage1.0.relu1)"]
+    with caplog.at_level("INFO", logger="resnet_essence.train.packed"):
+        states = packed.run()
+    assert "one after another, not packed: packing knows no GELU" in caplog.text
+    for cfg, state in zip(cfgs, states, strict=True):  # each as it trains alone, bit for bit
+        alone = _with_gelu(Trainer(SPEC, cfg, tiny_tensors, CPU)).run()
+        assert _strip(state.metrics) == _strip(alone.metrics)
+        assert state.trace == alone.trace
+
+
+def test_a_packed_stepper_counts_each_seeds_step_in_its_own_books(tiny_tensors):
+    from resnet_essence.train.packed import PackedStepper
+
+    runs = [Trainer(SPEC, cfg, tiny_tensors, CPU) for cfg in _cfgs()]
+    counted = {k: [] for k in range(len(runs))}
+    for k, run in enumerate(runs):
+        run.count_step = lambda loss, wrong, images, k=k: counted[k].append(
+            (float(loss.detach()), int(wrong), images)
+        )
+    stepper = PackedStepper(runs)
+    stepper.step([torch.arange(16) + 16 * k for k in range(len(runs))])
+    assert all(len(calls) == 1 and calls[0][2] == 16 for calls in counted.values())
+    losses = [calls[0][0] for calls in counted.values()]
+    assert len(set(losses)) == len(runs)  # each seed's own loss, on its own images
+    assert [len(run.state.trace) for run in runs] == [1, 1, 1]  # step 0: a trace record each
+
+
+def test_the_epoch_loop_steps_together_only_runs_at_one_point(tiny_tensors):
+    from resnet_essence.train.loop import EpochLoop
+    from resnet_essence.train.packed import PackedStepper
+
+    runs = [Trainer(SPEC, cfg, tiny_tensors, CPU) for cfg in _cfgs()[:2]]
+    runs[1].run(until=1)
+    with pytest.raises(ValueError, match="different points"):
+        EpochLoop(runs).run(PackedStepper)
+
+
+def test_packed_seeds_must_share_every_setting_of_the_recipe_but_the_seed(tiny_tensors):
+    cfgs = _cfgs()
+    cfgs[2] = quick(2, crop_padding=0)
+    with pytest.raises(ValueError, match=r"differ in \['crop_padding'\]"):
+        PackedTrainer(SPEC, cfgs, tiny_tensors, CPU, [None] * len(SEEDS))

@@ -136,15 +136,15 @@ def test_metrics_trace_and_snapshots(tiny_tensors):
 
 
 def _interrupt_at(trainer: Trainer, step: int) -> None:
-    """Send this process a real SIGTERM once the trainer reaches ``step``."""
-    original = trainer._train_step
+    """Send this process a real SIGTERM once the trainer has counted ``step`` steps."""
+    original = trainer.count_step
 
-    def step_then_maybe_signal(idx):
-        original(idx)
+    def count_then_maybe_signal(*args):
+        original(*args)
         if trainer.state.step == step:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    trainer._train_step = step_then_maybe_signal
+    trainer.count_step = count_then_maybe_signal
 
 
 def test_sigterm_checkpoints_and_the_rerun_ends_with_identical_numbers(tiny_tensors, tmp_path):
@@ -153,10 +153,11 @@ def test_sigterm_checkpoints_and_the_rerun_ends_with_identical_numbers(tiny_tens
     checkpoint = tmp_path / "checkpoint.pt"
     first = Trainer(SPEC, quick(), tiny_tensors, CPU, checkpoint_path=checkpoint)
     _interrupt_at(first, 10)  # mid-epoch 2 (7 steps an epoch)
-    with pytest.raises(Interrupted, match="SIGTERM"):
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted, match=f"SIGTERM at epoch 1, step 10; checkpoint {checkpoint}"):
         first.run()
     assert checkpoint.exists()
-    assert signal.getsignal(signal.SIGTERM) is not first._on_sigterm  # handler restored
+    assert signal.getsignal(signal.SIGTERM) is handler  # the loop's handler is gone again
 
     second = Trainer(SPEC, quick(), tiny_tensors, CPU, checkpoint_path=checkpoint)
     assert second.try_resume() and second.state.step == 10
@@ -320,3 +321,47 @@ def test_bf16_on_a_cpu_without_bf16_units_warns_that_it_is_emulated(
         assert len(messages) == int(warned), messages
         if warned:
             assert messages[0].startswith("residual-8 seed 0: train.precision bf16 on a CPU")
+
+
+def test_count_step_keeps_the_books_of_a_step_and_end_epoch_closes_them(tiny_tensors):
+    trainer = Trainer(SPEC, quick(), tiny_tensors, CPU)
+    trainer.count_step(torch.tensor(2.0), torch.tensor(3), 32)
+    trainer.count_step(torch.tensor(1.0), torch.tensor(5), 16)
+    st = trainer.state
+    assert (st.step, st.batch_in_epoch, st.sums["n"]) == (2, 2, 48)
+    trainer.end_epoch(1.5)
+    row = st.metrics[-1]
+    assert (row["epoch"], row["step"], row["seconds"]) == (1, 2, 1.5)
+    assert row["train_loss"] == pytest.approx((2.0 * 32 + 1.0 * 16) / 48)
+    assert row["train_err"] == pytest.approx(8 / 48)
+    assert (st.batch_in_epoch, st.sums) == (0, {"loss": 0.0, "err": 0.0, "n": 0.0})
+
+
+def test_count_step_ends_the_constant_warm_up_once_the_running_error_is_low(tiny_tensors):
+    cfg = quick(warmup_min_depth=8, warmup_lr=0.01, warmup_until_train_err=0.5)
+    trainer = Trainer(SPEC, cfg, tiny_tensors, CPU)
+    assert trainer.state.warming_up and trainer.next_lr() == pytest.approx(0.01)
+    trainer.count_step(torch.tensor(2.0), torch.tensor(20), 32)  # 62% wrong: warming up still
+    assert trainer.state.warming_up
+    trainer.count_step(torch.tensor(1.0), torch.tensor(0), 32)  # 31% over the epoch: done
+    assert not trainer.state.warming_up and trainer.next_lr() == pytest.approx(cfg.lr)
+
+
+def test_a_run_trained_to_until_stays_open_and_goes_on_to_the_same_numbers(tiny_tensors):
+    straight = Trainer(SPEC, quick(snapshot_epochs=(0,)), tiny_tensors, CPU).run()
+    trainer = Trainer(SPEC, quick(snapshot_epochs=(0,)), tiny_tensors, CPU)
+    opened = trainer.run(until=1)
+    assert (opened.status, opened.epoch, sorted(opened.snapshots)) == ("running", 1, [0])
+    finished = trainer.run()
+    assert (finished.status, sorted(finished.snapshots)) == ("completed", [0, 3])
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert strip(finished.metrics) == strip(straight.metrics)
+    assert finished.trace == straight.trace
+
+
+def test_a_seed_stepper_steps_one_run_only(tiny_tensors):
+    from resnet_essence.train.loop import SeedStepper
+
+    runs = [Trainer(SPEC, quick(seed=s), tiny_tensors, CPU) for s in (0, 1)]
+    with pytest.raises(ValueError, match="steps one run, not 2"):
+        SeedStepper(runs)

@@ -5,9 +5,10 @@ never mix: every convolution becomes a grouped one (``groups`` times K), every B
 channels of all seeds (each channel its own statistics, as before), the classifier becomes K
 classifiers side by side, an option-A shortcut pads each seed's channels, a branch scale has one
 value per seed. Seed k's images go through group k only: the packed input is the K seeds'
-batches side by side along the channels. :func:`stack_state` and :func:`split_state` move
-weights, buffers and momentum between the K seeds' nets and the packed one.
-:class:`resnet_essence.train.packed.PackedTrainer` trains such a net.
+batches side by side along the channels. :func:`unpackable_layers` lists what a net holds that
+packing does not know, without building anything; :func:`pack_model` builds the packed net;
+:func:`stack_state` and :func:`split_state` move weights, buffers and momentum between the K
+seeds' nets and the packed one. ``resnet_essence.train.packed.PackedStepper`` steps such a net.
 """
 
 from __future__ import annotations
@@ -64,10 +65,31 @@ class PackedBranchScale(nn.Module):
         return scaled.reshape(b, c, h, w)
 
 
+# replaced by their K-seed version (_packed_layer)
+_WIDENED = (nn.Conv2d, nn.BatchNorm2d, nn.Linear, ShortcutA, BranchScale)
+# no parameters, channel by channel: serve the packed net as they are
+_KEPT = (nn.ReLU, nn.ReLU6, nn.Identity, nn.AdaptiveAvgPool2d)
+
+
+def unpackable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules of ``model`` that packing does not know, with their names; empty when it
+    packs. Known are the layers of ``_WIDENED`` and ``_KEPT`` and containers of layers (whose
+    own ``forward`` is taken to pass each seed's channels on unmixed, as a ResNet block's
+    does); a container with parameters or buffers of its own is not, as nothing would widen
+    them. Nothing is built: the decision to pack costs no copy of the net."""
+    unknown = []
+    for name, module in model.named_modules():
+        if isinstance(module, _WIDENED + _KEPT):
+            continue
+        own = [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]
+        if own or not list(module.children()):
+            unknown.append((name, module))
+    return unknown
+
+
 def _packed_layer(module: nn.Module, seeds: int) -> nn.Module | None:
-    """The K-seed version of one layer; None for a layer without parameters that acts channel
-    by channel (ReLU, pooling, identity), which serves as it is; ValueError for a layer packing
-    does not know."""
+    """The K-seed version of one layer of ``_WIDENED``; None for any other (a layer of
+    ``_KEPT`` or a container), which serves as it is."""
     if isinstance(module, nn.Conv2d):
         return nn.Conv2d(
             module.in_channels * seeds,
@@ -86,15 +108,21 @@ def _packed_layer(module: nn.Module, seeds: int) -> nn.Module | None:
         return PackedShortcutA(seeds, module)
     if isinstance(module, BranchScale):
         return PackedBranchScale(seeds)
-    if isinstance(module, nn.ReLU | nn.ReLU6 | nn.Identity | nn.AdaptiveAvgPool2d):
-        return None
-    if list(module.children()):
-        return None  # a container: its children are packed
-    raise ValueError(f"packing knows no {type(module).__name__}")
+    return None
+
+
+def describe_unpackable(layers: list[tuple[str, nn.Module]]) -> str:
+    """What :func:`unpackable_layers` found, in words."""
+    found = ", ".join(f"{type(module).__name__} ({name or 'the net'})" for name, module in layers)
+    return f"packing knows no {found}"
 
 
 def pack_model(model: nn.Module, seeds: int) -> nn.Module:
-    """A copy of ``model`` with every layer replaced by its K-seed version."""
+    """A copy of ``model`` with every layer replaced by its K-seed version; ValueError naming
+    the layers packing does not know (:func:`unpackable_layers`), if any."""
+    unknown = unpackable_layers(model)
+    if unknown:
+        raise ValueError(describe_unpackable(unknown))
     packed = copy.deepcopy(model)
     for name, module in list(packed.named_modules()):
         if not name:

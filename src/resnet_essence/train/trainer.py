@@ -1,5 +1,12 @@
 """Training one network: He et al.'s recipe, data kept whole on the device, resumable.
 
+:class:`Trainer` is one run's books: its net, optimiser, generator, data, state and checkpoint,
+and what is done to them once a step (:meth:`Trainer.count_step`, :meth:`Trainer.add_trace`) or
+once an epoch (:meth:`Trainer.end_epoch`, snapshots, checkpoints). The loop over epochs and
+batches that drives them is :class:`.loop.EpochLoop`, the same for a run trained alone
+(:meth:`Trainer.run`) and for seeds packed into one net (``packed.py``); the recipe it follows
+(settings, rate, augmentation, evaluation) is in ``recipe.py``, importable from here too.
+
 The data set lives on the training device as one uint8 tensor; each batch is normalised and
 augmented there (pad-and-crop and horizontal flip on the whole batch at once), so there is no
 data loader between the model and the data. A checkpoint after every epoch (and on SIGTERM,
@@ -11,63 +18,21 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..data.normalise import Normaliser
 from ..files import atomic_path
 from ..nets.resnet import BottleneckSpec, NetSpec, build_model, count_parameters, weight_layers
+from .loop import EpochLoop, SeedStepper
+from .loop import Interrupted as Interrupted  # raised by Trainer.run, importable from here
+from .recipe import TrainConfig, augment, evaluate, learning_rate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The training recipe: the ``train:`` section of the config, whole, plus the run's seed.
-
-    Every field is documented (with its range) in ``workflow/schemas/config.schema.yaml``, which
-    validates it before any job; ``config.yaml`` holds the values. Nothing here has a default, so
-    no second copy of a value can drift from those two files.
-    """
-
-    epochs: int
-    batch_size: int
-    lr: float
-    momentum: float
-    weight_decay: float
-    lr_schedule: str  # "step" (He et al.'s milestones) or "cosine" (annealed to 0)
-    lr_milestones: tuple[float, ...]
-    milestone_unit: str  # "epoch", "iteration" or "fraction" (of the whole run)
-    lr_gamma: float
-    warmup_epochs: float  # the gradual warm-up (Goyal et al. 2017); 0 = none
-    warmup_lr: float  # He et al.'s constant warm-up of very deep nets ...
-    warmup_until_train_err: float  # ... until the training error falls below this ...
-    warmup_min_depth: int  # ... for depths from this one up
-    crop_padding: int
-    flip: bool
-    eval_batch_size: int
-    eval_every: int  # epochs between evaluations of the test set; 0: the last epoch only
-    trace_every: int  # steps between per-layer gradient-norm records; 0 turns it off
-    snapshot_epochs: tuple[int, ...]  # the final epoch is always snapshotted
-    precision: str  # auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16
-    seed: int
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any], seed: int) -> TrainConfig:
-        """The recipe from the config's ``train:`` section (lists become tuples)."""
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
-        return cls(**values, seed=seed)
-
-
-class Interrupted(RuntimeError):
-    """Raised after a SIGTERM once the checkpoint is safely on disk."""
 
 
 @dataclass
@@ -116,74 +81,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def augment(x: torch.Tensor, padding: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
-    """Random pad-and-crop and horizontal flip of a whole batch, on its own device.
-
-    Each image gets its own offset and flip from ``generator``; zero padding as in He et al.
-    """
-    batch, _, height, width = x.shape
-    if padding > 0:
-        padded = F.pad(x, (padding, padding, padding, padding))
-        dy = torch.randint(0, 2 * padding + 1, (batch,), generator=generator, device=x.device)
-        dx = torch.randint(0, 2 * padding + 1, (batch,), generator=generator, device=x.device)
-        rows = (dy[:, None] + torch.arange(height, device=x.device))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(width, device=x.device))[:, None, None, :]
-        idx = torch.arange(batch, device=x.device)[:, None, None, None]
-        chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-        x = padded[idx, chans, rows, cols]
-    if flip:
-        mask = torch.rand(batch, generator=generator, device=x.device) < 0.5
-        x = torch.where(mask[:, None, None, None], x.flip(3), x)
-    return x
-
-
-def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int, warming_up: bool) -> float:
-    """The rate for optimisation step ``step`` (0-based).
-
-    ``warming_up`` is He et al.'s constant warm-up of very deep nets (``warmup_lr`` until the
-    training error falls below ``warmup_until_train_err``); ``warmup_epochs`` is the gradual one.
-    """
-    if warming_up:
-        return cfg.warmup_lr
-    total = cfg.epochs * steps_per_epoch
-    warmup = round(cfg.warmup_epochs * steps_per_epoch)
-    if step < warmup:
-        return cfg.lr * (step + 1) / warmup
-    if cfg.lr_schedule == "cosine":
-        progress = (step - warmup) / max(1, total - warmup)
-        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-    position = {
-        "iteration": step,
-        "epoch": step / steps_per_epoch,
-        "fraction": step / total,
-    }[cfg.milestone_unit]
-    drops = sum(1 for m in cfg.lr_milestones if position >= m)
-    return cfg.lr * cfg.lr_gamma**drops
-
-
-@torch.no_grad()
-def evaluate(
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    normalise: Normaliser,
-    batch_size: int,
-    autocast: Callable[[], Any],
-) -> tuple[float, float]:
-    """Mean cross-entropy and error rate over a whole split, in eval mode, in large batches."""
-    was_training = model.training
-    model.eval()
-    loss_sum, wrong = 0.0, 0
-    for start in range(0, len(x), batch_size):
-        xb, yb = normalise(x[start : start + batch_size]), y[start : start + batch_size]
-        with autocast():
-            logits = model(xb)
-        loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").item()
-        wrong += (logits.argmax(1) != yb).sum().item()
-    model.train(was_training)
-    return loss_sum / len(x), wrong / len(x)
-
-
 def _state_fingerprint(
     spec: NetSpec | BottleneckSpec, cfg: TrainConfig, data_info: dict[str, Any]
 ) -> dict:
@@ -192,10 +89,12 @@ def _state_fingerprint(
 
 
 class Trainer:
-    """Trains one network; ``run()`` returns the finished ``RunState``.
+    """One run's books; ``run()`` trains it alone and returns the finished ``RunState``.
 
     ``checkpoint_path`` is not a Snakemake output (Snakemake deletes outputs before a rerun),
-    so it survives a killed job and the rerun picks it up.
+    so it survives a killed job and the rerun picks it up. A stepper (``loop.SeedStepper``,
+    ``packed.PackedStepper``) counts each step through :meth:`count_step` and
+    :meth:`add_trace`; the epoch loop closes each epoch through :meth:`end_epoch`.
     """
 
     def __init__(
@@ -212,7 +111,7 @@ class Trainer:
         packed: int = 1,
     ) -> None:
         self.spec, self.cfg, self.device = spec, cfg, device
-        self.packed = packed  # seeds trained together with this one (packed.PackedTrainer)
+        self.packed = packed  # seeds in this one's job (packed.PackedTrainer), for the summary
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.fingerprint = _state_fingerprint(spec, cfg, data_info or {})
         torch.manual_seed(cfg.seed)
@@ -250,7 +149,6 @@ class Trainer:
         self.state = RunState(warming_up=getattr(spec, "depth", 0) >= cfg.warmup_min_depth)
         # the epoch's running loss and error stay on the device: no host sync per step
         self._sums = torch.zeros(2, dtype=torch.float64, device=device)
-        self._stop_requested = False
 
     # -- precision ----------------------------------------------------------------------------
     def autocast(self):
@@ -303,7 +201,7 @@ class Trainer:
         )
         log.info(
             "%sresumed from %s at epoch %d, batch %d",
-            self._prefix(),
+            self.log_prefix,
             self.checkpoint_path,
             self.state.epoch,
             self.state.batch_in_epoch,
@@ -314,75 +212,68 @@ class Trainer:
         if self.checkpoint_path is not None:
             self.checkpoint_path.unlink(missing_ok=True)
 
-    def _prefix(self) -> str:
+    @property
+    def log_prefix(self) -> str:
+        """What starts this run's log lines: its label, if it has one."""
         return f"{self.label}: " if self.label else ""
 
-    # -- signals ------------------------------------------------------------------------------
-    def _on_sigterm(self, signum, frame) -> None:
-        log.warning("SIGTERM received: checkpointing after the current step and stopping")
-        self._stop_requested = True
+    # -- one step -----------------------------------------------------------------------------
+    def next_lr(self) -> float:
+        """The learning rate of this run's next optimisation step."""
+        st = self.state
+        return learning_rate(self.cfg, st.step, self.steps_per_epoch, st.warming_up)
 
-    # -- training -----------------------------------------------------------------------------
-    def snapshot(self, force: bool = False) -> None:
-        if force or self.state.epoch in self.cfg.snapshot_epochs:
-            self.state.snapshots[self.state.epoch] = self.cpu_weights()
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training images ``idx``, augmented with this run's generator and normalised, and
+        their labels."""
+        x = augment(self.x_train[idx], self.cfg.crop_padding, self.cfg.flip, self.generator)
+        return self.normalise(x), self.y_train[idx]
 
-    def _record_trace(self) -> None:
-        grads = [w.grad for w in self.layer_weights]
-        norms = torch.stack(torch._foreach_norm(grads)).float().tolist()
+    def trace_due(self) -> bool:
+        """Whether the step about to be taken records its gradient norms (``trace_every``)."""
+        return bool(self.cfg.trace_every) and self.state.step % self.cfg.trace_every == 0
+
+    def add_trace(self, norms: list[float]) -> None:
+        """Record the gradient norms of this run's current step, one per weight layer."""
         self.state.trace.append((self.state.step, self.state.epoch, norms))
 
-    def trace_rows(self) -> list[dict[str, Any]]:
-        """The gradient-norm trace in long form: one row per record and layer."""
-        return [
-            {
-                "step": step,
-                "epoch": epoch,
-                "layer_index": index,
-                "layer": name,
-                "weight_grad_norm": norm,
-            }
-            for step, epoch, norms in self.state.trace
-            for index, (name, norm) in enumerate(zip(self.layer_names, norms, strict=True))
-        ]
-
-    def _train_step(self, idx: torch.Tensor) -> None:
+    def count_step(self, loss: torch.Tensor, wrong: torch.Tensor, images: int) -> None:
+        """Count one optimisation step taken on ``images`` images, whose mean loss and number of
+        wrong predictions are ``loss`` and ``wrong`` (on the device: no host sync), and end
+        He et al.'s constant warm-up once the epoch's running error falls below
+        ``warmup_until_train_err``."""
         cfg, st = self.cfg, self.state
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, st.step, self.steps_per_epoch, st.warming_up)
-        xb = augment(self.x_train[idx], cfg.crop_padding, cfg.flip, self.generator)
-        xb = self.normalise(xb).contiguous(memory_format=torch.channels_last)
-        yb = self.y_train[idx]
-        with self.autocast():
-            logits = self.train_model(xb)
-        loss = F.cross_entropy(logits.float(), yb)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.trace_every and st.step % cfg.trace_every == 0:
-            self._record_trace()
-        self.optimizer.step()
         with torch.no_grad():
-            self._sums[0] += loss.detach().double() * len(idx)
-            self._sums[1] += (logits.argmax(1) != yb).sum()
-        st.sums["n"] += len(idx)
+            self._sums[0] += loss.detach().double() * images
+            self._sums[1] += wrong
+        st.sums["n"] += images
         st.step += 1
         st.batch_in_epoch += 1
         if st.warming_up:  # a host sync per step, only during the warm-up
             self._sync_sums()
             if st.sums["err"] / st.sums["n"] < cfg.warmup_until_train_err:
-                log.info("%swarm-up ends at step %d", self._prefix(), st.step)
+                log.info("%swarm-up ends at step %d", self.log_prefix, st.step)
                 st.warming_up = False
 
-    def _end_epoch(self, seconds: float, sharing: int = 1) -> None:
+    # -- once an epoch ------------------------------------------------------------------------
+    def snapshot(self, force: bool = False) -> None:
+        """Keep the weights as they stand after ``state.epoch`` epochs (0: the initialisation)
+        if it is one of ``snapshot_epochs``, or in any case with ``force``."""
+        if force or self.state.epoch in self.cfg.snapshot_epochs:
+            self.state.snapshots[self.state.epoch] = self.cpu_weights()
+
+    def end_epoch(self, seconds: float, sharing: int = 1) -> None:
         """Close an epoch that cost this run ``seconds``, its share of a job that stepped
-        ``sharing`` seeds together (packed.py); the log and its ETA report the job's time."""
+        ``sharing`` seeds together (packed.py): its metrics row (the test set evaluated as
+        often as ``eval_every`` asks), divergence, snapshot; the log and its ETA report the
+        job's time."""
         wall = seconds * sharing
         st = self.state
         self._sync_sums()
         if not math.isfinite(st.sums["loss"]):
             st.status = "diverged"
             log.error(
-                "%snon-finite loss in epoch %d: run marked diverged", self._prefix(), st.epoch + 1
+                "%snon-finite loss in epoch %d: run marked diverged", self.log_prefix, st.epoch + 1
             )
         st.epoch += 1
         st.train_seconds += seconds
@@ -401,6 +292,8 @@ class Trainer:
         row = {
             "epoch": st.epoch,
             "step": st.step,
+            # this run's own optimiser's rate; a packed run's steps set the packed net's
+            # optimiser instead, so its rows keep the initial rate (as published so far)
             "lr": self.optimizer.param_groups[0]["lr"],
             "train_loss": st.sums["loss"] / st.sums["n"],
             "train_err": st.sums["err"] / st.sums["n"],
@@ -413,7 +306,7 @@ class Trainer:
         remaining = (self.cfg.epochs - st.epoch) * st.train_seconds / st.epoch * sharing
         log.info(
             "%sepoch %d/%d train_loss %.4f train_err %.4f test_err %.4f (%.1fs, ETA %s)",
-            self._prefix(),
+            self.log_prefix,
             st.epoch,
             self.cfg.epochs,
             row["train_loss"],
@@ -429,42 +322,25 @@ class Trainer:
         self.snapshot()
 
     def run(self, until: int | None = None) -> RunState:
-        """Train to the end of the schedule, or only to epoch ``until`` (the run stays open)."""
-        self.try_resume()
-        st = self.state
-        last = self.cfg.epochs if until is None else min(until, self.cfg.epochs)
-        if st.epoch == 0 and st.batch_in_epoch == 0:
-            self.snapshot()  # epoch 0: the initialisation
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-        try:
-            self.model.train()
-            while st.epoch < last and st.status == "running":
-                started = time.perf_counter()
-                if st.permutation is None:
-                    st.permutation = torch.randperm(
-                        len(self.x_train), generator=self.generator, device=self.device
-                    )
-                batches = st.permutation.split(self.cfg.batch_size)
-                while st.batch_in_epoch < len(batches):
-                    self._train_step(batches[st.batch_in_epoch])
-                    if self._stop_requested:
-                        self.save_checkpoint()
-                        raise Interrupted(
-                            f"stopped by SIGTERM at epoch {st.epoch}, step {st.step}; "
-                            f"checkpoint {self.checkpoint_path}"
-                        )
-                self._end_epoch(time.perf_counter() - started)
-                self.save_checkpoint()
-                if self.on_epoch is not None:
-                    self.on_epoch(st)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        if st.status == "running" and st.epoch < self.cfg.epochs:
-            return st  # stopped at ``until``
-        if st.status == "running":
-            st.status = "completed"
-        self.snapshot(force=True)  # the final weights, whichever epoch the run ended at
-        return st
+        """Train alone to the end of the schedule, or only to epoch ``until`` (the run stays
+        open): the epoch loop with this run's own net stepping every batch. A SIGTERM ends it
+        with :class:`Interrupted` once the checkpoint is written."""
+        return EpochLoop([self]).run(SeedStepper, until=until)[0]
+
+    # -- what a run leaves ---------------------------------------------------------------------
+    def trace_rows(self) -> list[dict[str, Any]]:
+        """The gradient-norm trace in long form: one row per record and layer."""
+        return [
+            {
+                "step": step,
+                "epoch": epoch,
+                "layer_index": index,
+                "layer": name,
+                "weight_grad_norm": norm,
+            }
+            for step, epoch, norms in self.state.trace
+            for index, (name, norm) in enumerate(zip(self.layer_names, norms, strict=True))
+        ]
 
     def summary(self) -> dict[str, Any]:
         st = self.state
