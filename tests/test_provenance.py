@@ -36,6 +36,18 @@ def test_git_commit_names_the_head_and_says_when_the_tree_differs(tmp_path):
     assert git_commit(tmp_path.parent / "nowhere", published).startswith("unknown")
 
 
+def test_a_copy_without_git_takes_the_commit_its_launcher_recorded(tmp_path, monkeypatch):
+    from resnet_essence.report.provenance import git_commit
+
+    copy = tmp_path / "copy"  # the GPU route's copy of the tree: no .git
+    copy.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # no checkout above it either
+    monkeypatch.delenv("SOURCE_COMMIT", raising=False)
+    assert git_commit(copy, copy / "docs" / "example").startswith("unknown")
+    monkeypatch.setenv("SOURCE_COMMIT", "0123abcd")
+    assert git_commit(copy, copy / "docs" / "example") == "0123abcd"
+
+
 def test_wall_time_and_provenance_from_benchmark_files(tmp_path):
     import os
 

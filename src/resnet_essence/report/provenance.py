@@ -62,7 +62,7 @@ def versions() -> dict[str, str]:
 def git_commit(directory: Path, published: Path) -> str:
     """HEAD's hash, marked "+ uncommitted changes" when the work tree differs from it (the
     folder being published apart when it lies in the checkout: its old copy is what publishing
-    replaces)."""
+    replaces); outside a git checkout, $SOURCE_COMMIT where the launcher set it."""
     try:
         run = lambda *a: subprocess.run(
             ["git", *a], cwd=directory, capture_output=True, text=True, check=True
@@ -73,7 +73,8 @@ def git_commit(directory: Path, published: Path) -> str:
         exclude = [f":!{published.resolve().relative_to(top)}"] if inside else []
         dirty = run("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
+        # a copy without .git (the GPU route's): the commit its launcher recorded, if any
+        return os.environ.get("SOURCE_COMMIT") or "unknown (not a git checkout)"
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
