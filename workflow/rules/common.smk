@@ -61,13 +61,53 @@ JOB = {
     "pack": config["jobs"]["pack_seeds"],
 }
 
-
-# one benchmark per training job: per network and depth when its seeds are packed
-TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}" + (
-    ".tsv" if config["jobs"]["pack_seeds"] else "-seed{seed}.tsv"
-)
-# what every train job writes, in RUN (or the bottleneck equivalent)
+# what every run writes, in RUN (or the bottleneck and width-sweep equivalents)
 RUN_FILES = ["metrics.csv", "trace.csv", "snapshots.pt", "model.pt", "summary.json"]
+
+# The seeds of one job of rule train (workflow/rules/train.smk), its log and its benchmark. Packed
+# (jobs.pack_seeds): one job per network and depth, every seed stepped together as one vectorised
+# net (resnet_essence/train/packed.py); else one job per seed, its seed a wildcard (None). The
+# files of every run are the same either way.
+if config["jobs"]["pack_seeds"]:
+    TRAIN_SEEDS = config["seeds"]
+    TRAIN_LOG = "results/logs/train/{dataset}/{arch}-{depth}.log"
+    TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}.tsv"
+else:
+    TRAIN_SEEDS = None
+    TRAIN_LOG = "results/logs/train/{dataset}/{arch}-{depth}/seed{seed}.log"
+    TRAIN_BENCHMARK = "results/benchmarks/train/{dataset}-{arch}-{depth}-seed{seed}.tsv"
+
+
+def run_files(run, seeds):
+    """The outputs of a training job, by name (metrics, trace, ...): the RUN_FILES of ``run``
+    for every seed of ``seeds``, or of ``run`` alone (its seed a wildcard) where ``seeds`` is
+    None."""
+    return {
+        name.split(".")[0]: (
+            f"{run}/{name}"
+            if seeds is None
+            else expand(f"{run}/{name}", seed=seeds, allow_missing=True)
+        )
+        for name in RUN_FILES
+    }
+
+
+def run_params(run, ids, seeds):
+    """params.runs of a training job (scripts/train.py), from its wildcards: for every seed of
+    ``seeds`` (None: the job's seed wildcard) the run's ids, ``ids(wildcards)`` and the seed, and
+    its checkpoint."""
+
+    def runs(wc):
+        return [
+            {
+                "ids": {**ids(wc), "seed": int(seed)},
+                # not an output: Snakemake deletes outputs before a rerun; this must survive
+                "checkpoint": expand(f"{run}/checkpoint.pt", **{**wc, "seed": seed})[0],
+            }
+            for seed in ([wc.seed] if seeds is None else seeds)
+        ]
+
+    return runs
 
 
 def runs(pattern):

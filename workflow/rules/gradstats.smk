@@ -2,8 +2,7 @@
 # as a job's start-up (loading torch), so the seeds share one.
 rule gradstats:
     input:
-        data="results/data/{dataset}.npz",
-        info="results/data/{dataset}.json",
+        **rules.prepare_data.output,
         snapshots=seeds_of(f"{RUN}/snapshots.pt"),
         summaries=seeds_of(f"{RUN}/summary.json"),
     output:

@@ -2,58 +2,35 @@
 # initialisation for every arch (probes.widths, He-initialised, nothing trained), and, with
 # probes.trained_widths, on residual and pre-activation nets trained with the recipe at those
 # widths (one job per net and width, every init; the probes on the main nets run in gradstats).
-rule train_width:
-    input:
-        data="results/data/{dataset}.npz",
-        info="results/data/{dataset}.json",
+use rule train as train_width with:
     output:
-        **{
-            name.split(".")[0]: expand(
-                f"{WIDTH_RUN}/{name}",
-                seed=range(config["probes"]["width_inits"]),
-                allow_missing=True,
-            )
-            for name in RUN_FILES
-        },
+        **run_files(WIDTH_RUN, range(config["probes"]["width_inits"])),
     log:
         "results/logs/train_width/{dataset}/{arch}-{depth}-w{width}.log",
     benchmark:
         "results/benchmarks/train_width/{dataset}-{arch}-{depth}-w{width}.tsv"
     priority: lambda wc: int(wc.width)
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["jobs"]["threads"]
-    resources:
-        gpu=lambda wc: 0 if config["device"] == "cpu" else 1,
     params:
-        runs=lambda wc: [
-            {
-                "ids": {
-                    "arch": wc.arch,
-                    "depth": int(wc.depth),
-                    "width": int(wc.width),
-                    "seed": seed,
-                },
-                "checkpoint": expand(f"{WIDTH_RUN}/checkpoint.pt", **wc, seed=seed)[0],
-            }
-            for seed in range(config["probes"]["width_inits"])
-        ],
+        runs=run_params(
+            WIDTH_RUN,
+            lambda wc: {
+                "arch": wc.arch,
+                "depth": int(wc.depth),
+                "width": int(wc.width),
+            },
+            range(config["probes"]["width_inits"]),
+        ),
         spec=lambda wc: {
             "arch": wc.arch,
             "depth": int(wc.depth),
             **config["model"],
             "width": int(wc.width),
         },
-        recipe=config["train"],
-        job=JOB,
-    script:
-        "../../scripts/train.py"
 
 
 rule width_sweep:
     input:
-        data="results/data/{dataset}.npz",
-        info="results/data/{dataset}.json",
+        **rules.prepare_data.output,
         snapshots=trained_widths(f"{WIDTH_RUN}/snapshots.pt"),
         summaries=trained_widths(f"{WIDTH_RUN}/summary.json"),
     output:
