@@ -1,3 +1,6 @@
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,51 @@ def test_a_config_given_another_way_gets_one_key_order():
     assert list(ordered) == list(SCHEMA["properties"]) == list(default)
     assert list(ordered["collapse"]) == list(default["collapse"])
     assert ordered == overlaid  # the same settings
+
+
+def test_archs_take_the_names_of_the_interventions():
+    cfg = _config()
+    cfg["archs"] = ["plain", "plain-leaky0.2", "residual-elu", "residual-a0", "preact-a0.25-reluid"]
+    assert problems(cfg, SCHEMA) == []
+    check(cfg)
+
+
+@pytest.mark.parametrize(
+    "arch,message",
+    [
+        ("wide", "'archs.1': 'wide' does not match"),
+        ("plain-leaky0.20", "'archs.1': 'plain-leaky0.20' does not match"),
+        ("residual-a1", "'archs.1': 'residual-a1' does not match"),
+        ("preact-reluid-a0.5", "'archs.1': 'preact-reluid-a0.5' does not match"),
+    ],
+)
+def test_a_misspelt_arch_is_named_by_the_schema_with_the_grammar(arch, message):
+    cfg = _config()
+    cfg["archs"] = ["plain", arch]
+    found = problems(cfg, SCHEMA)
+    assert len(found) == 1 and found[0].startswith(message), found
+    assert "<base>[-leaky<s>|-elu][-a<alpha>][-reluid]" in found[0]
+
+
+@pytest.mark.parametrize(
+    "arch,why",
+    [
+        ("plain-a0.5", "plain has no shortcut to scale"),
+        ("plain-reluid", "plain has no shortcut to pass through a ReLU"),
+        ("residual-leaky0.2-reluid", "-reluid is for preact only"),
+        ("preact-a0-reluid", "-reluid with -a0: there is no shortcut to pass through a ReLU"),
+    ],
+)
+def test_an_arch_whose_options_do_not_go_together_names_the_key_and_the_value(arch, why):
+    cfg = _config()
+    cfg["archs"] = ["residual", arch]
+    assert problems(cfg, SCHEMA) == []  # spelt as the grammar says
+    pattern = f"config key 'archs': arch='{re.escape(arch)}': {why}.*an arch name is <base>"
+    with pytest.raises(ValueError, match=pattern):
+        check(cfg)
+
+
+def test_the_config_check_reads_arch_names_without_torch():
+    # Snakemake may run outside the project's environment: config.py must import without torch
+    code = "import sys, resnet_essence.config; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

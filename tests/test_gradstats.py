@@ -96,6 +96,66 @@ def test_preact_sites_and_signals_are_measured():
     assert (table.loc[table["kind"] == "signal", "signal_grad_rms"] > 0).all()
 
 
+def _zero_output_fractions(model, x) -> list[float]:
+    """The share of outputs exactly 0 at every ReLU site (or what replaced its ReLU)."""
+    shares = []
+
+    def hook(_m, _i, out):
+        shares.append(float((out == 0).float().mean()))
+
+    handles = [m.register_forward_hook(hook) for _, _, m in model.relu_sites()]
+    model(x)
+    for handle in handles:
+        handle.remove()
+    return shares
+
+
+@pytest.mark.parametrize("arch", ["plain", "residual", "preact"])
+def test_leaky_sites_are_measured_where_the_relus_were_and_never_output_zero(arch):
+    torch.manual_seed(0)
+    relu = build_model(net_spec(arch, 14, in_channels=1, width=4))
+    leaky = build_model(net_spec(f"{arch}-leaky0.2", 14, in_channels=1, width=4))
+    leaky.load_state_dict(relu.state_dict())
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    a, b = (layer_statistics(m, x, y) for m in (relu, leaky))
+    rows_a, rows_b = a[a["kind"] == "relu"], b[b["kind"] == "relu"]
+    assert list(rows_b["layer"]) == list(rows_a["layer"])
+    assert list(rows_b["site"]) == list(rows_a["site"])
+    # the first site sees the same input in both nets: the same share of inputs above zero
+    assert rows_b["relu_active_fraction"].iloc[0] == rows_a["relu_active_fraction"].iloc[0]
+    assert rows_b["relu_active_fraction"].between(0.2, 0.8).all()
+    relu.train()
+    leaky.train()
+    # a ReLU outputs 0 exactly where its input is not above zero; a leaky ReLU never does
+    zeros = _zero_output_fractions(relu, x)
+    np.testing.assert_allclose(zeros, 1 - rows_a["relu_active_fraction"].to_numpy(), atol=1e-6)
+    assert _zero_output_fractions(leaky, x) == [0.0] * len(rows_b)
+    assert (b.loc[b["kind"] == "signal", "signal_grad_norm"] > 0).all()
+    assert _hooks_left(leaky) == 0
+
+
+def test_a_leaky_net_below_zero_everywhere_is_inactive_but_outputs_no_zero():
+    model = build_model(net_spec("plain-leaky0.01", 8, in_channels=1, width=4))
+    _force_relu_bias(model, -1.0)
+    x = torch.randn(16, 1, 8, 8)
+    table = layer_statistics(model, x, torch.zeros(16, dtype=torch.long))
+    relu = table[table["kind"] == "relu"]
+    assert len(relu) == 1 + 2 * 1 * 3
+    np.testing.assert_allclose(relu["relu_active_fraction"], 0.0)  # every input at -1
+    np.testing.assert_allclose(relu["dead_fraction"], 1.0)  # no unit on the identity side
+    model.train()
+    assert _zero_output_fractions(model, x) == [0.0] * len(relu)  # but -0.01, not 0
+
+
+def test_the_relu_on_the_identity_is_measured_at_its_own_site():
+    model = build_model(net_spec("preact-reluid", 14, in_channels=1, width=4))
+    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    relu = table[table["kind"] == "relu"]
+    counts = relu["site"].value_counts().to_dict()
+    assert counts == {"block_input": 6, "branch": 6, "head": 1, "shortcut": 6}
+    assert relu.loc[relu["site"] == "shortcut", "relu_active_fraction"].between(0, 1).all()
+
+
 def test_hooks_are_removed_even_when_the_forward_pass_fails():
     model = build_model(net_spec("plain", 8, in_channels=1, width=2))
     with pytest.raises(RuntimeError):

@@ -1,10 +1,14 @@
+import re
 from dataclasses import asdict
 
 import pytest
 import torch
 from conftest import bottleneck_spec, net_spec
 
+from resnet_essence.nets.interventions import ArchOptions, parse_arch
 from resnet_essence.nets.resnet import (
+    BasicBlock,
+    PreActBlock,
     ShortcutA,
     blocks_per_stage,
     build_model,
@@ -228,3 +232,280 @@ def test_plain_nets_and_he_nets_have_no_branch_parameters():
     ):
         names = build_model(spec).state_dict().keys()
         assert not any("branch_scale" in name for name in names)
+
+
+# -- interventions (nets/interventions.py): zeros removed, identity turned down or made nonlinear
+NAMES = [
+    "plain-leaky0.01",
+    "plain-leaky0.2",
+    "residual-leaky0.8",
+    "preact-elu",
+    "residual-a0",
+    "residual-a0.5",
+    "preact-a0.25",
+    "preact-a0",
+    "preact-reluid",
+    "preact-leaky0.2-a0.5-reluid",
+]
+
+
+@pytest.mark.parametrize("name", ["plain", "residual", "preact", *NAMES])
+def test_an_arch_name_parses_to_options_that_give_it_back(name):
+    options = parse_arch(name)
+    assert options.name == name
+    assert net_spec(name, 8).base == options.base == name.split("-")[0]
+
+
+def test_arch_names_say_what_was_changed():
+    assert parse_arch("plain-leaky0.2") == ArchOptions("plain", "leaky", slope=0.2)
+    assert parse_arch("residual-elu") == ArchOptions("residual", "elu")
+    assert parse_arch("preact-leaky0.8-a0.25-reluid") == ArchOptions(
+        "preact", "leaky", 0.8, 0.25, True
+    )
+    assert not parse_arch("residual-a0").shortcut and parse_arch("residual-a0.5").shortcut
+    with pytest.raises(ValueError, match="arch='plain-a0.5': plain has no shortcut"):
+        ArchOptions("plain", alpha=0.5)  # built directly: the same checks
+
+
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("wide", "the base 'wide' is not one of plain, residual, preact"),
+        ("plain-a0.5", "plain has no shortcut to scale"),
+        ("plain-reluid", "plain has no shortcut to pass through a ReLU"),
+        ("residual-reluid", "the block input is already the output of the trunk ReLU"),
+        ("preact-a0-reluid", "there is no shortcut to pass through a ReLU"),
+        ("residual-a1", "alpha 1 is the unchanged net: leave -a out"),
+        ("residual-a1.5", "alpha '1.5' is not a number in \\[0, 1\\)"),
+        ("plain-leaky0.20", "slope '0.20' is not a number in \\(0, 1\\)"),
+        ("plain-leaky1", "slope '1' is not"),
+        ("plain-leaky", "slope '' is not"),
+        ("plain-relu", "unknown part 'relu'"),
+        ("residual-", "unknown part ''"),
+        ("preact-reluid-a0.5", "the part 'a0.5' is repeated or out of order"),
+        ("plain-elu-leaky0.2", "the part 'leaky0.2' is repeated or out of order"),
+    ],
+)
+def test_a_bad_arch_name_is_named_with_the_grammar(name, why):
+    grammar = re.escape("an arch name is <base>[-leaky<s>|-elu][-a<alpha>][-reluid]")
+    with pytest.raises(ValueError, match=f"arch={re.escape(repr(name))}: .*{why}.*{grammar}"):
+        parse_arch(name)
+    with pytest.raises(ValueError, match=why):
+        net_spec(name, 8)
+
+
+def _site_outputs(model, x) -> list[torch.Tensor]:
+    """The output of every ReLU site (or what replaced its ReLU) on ``x``."""
+    outputs = []
+    sites = [module for _, _, module in model.relu_sites()]
+    handles = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out)) for m in sites]
+    model(x)
+    for handle in handles:
+        handle.remove()
+    return outputs
+
+
+@pytest.mark.parametrize("arch", ["plain", "residual", "preact"])
+@pytest.mark.parametrize("norm", ["batch", "none"])
+@pytest.mark.parametrize("change,kind", [("leaky0.01", "LeakyReLU"), ("elu", "ELU")])
+def test_removing_the_zeros_leaves_no_relu_and_no_output_of_exactly_zero(arch, norm, change, kind):
+    torch.manual_seed(0)
+    base = build_model(net_spec(arch, 14, in_channels=1, width=4, norm=norm))
+    model = build_model(net_spec(f"{arch}-{change}", 14, in_channels=1, width=4, norm=norm))
+    assert not any(isinstance(m, torch.nn.ReLU) for m in model.modules())  # every site
+    swapped = [(name, site) for name, site, _ in model.relu_sites()]
+    assert swapped == [(name, site) for name, site, _ in base.relu_sites()]
+    assert {type(m).__name__ for _, _, m in model.relu_sites()} == {kind}
+    x = torch.randn(16, 1, 8, 8)
+    relu_zeros = sum(int((out == 0).sum()) for out in _site_outputs(base, x))
+    assert relu_zeros > 0  # the ReLU net's sites output 0 on about half of their inputs
+    outputs = _site_outputs(model, x)
+    assert len(outputs) == len(swapped) and all(
+        torch.count_nonzero(o) == o.numel() for o in outputs
+    )
+    assert min(float(o.detach().min()) for o in outputs) < 0  # the negative side is kept
+    # and every site passes a gradient everywhere
+    for _, _, module in model.relu_sites():
+        z = torch.randn(4, 3, 5, 5, requires_grad=True)
+        (grad,) = torch.autograd.grad(module(z).sum(), z)
+        assert torch.count_nonzero(grad) == grad.numel()
+
+
+def test_a_leaky_site_is_max_of_x_and_s_x():
+    site = build_model(net_spec("plain-leaky0.2", 8)).blocks()[0].relu1
+    z = torch.randn(1000)
+    assert torch.equal(site(z), torch.maximum(z, 0.2 * z))
+    assert build_model(net_spec("preact-elu", 8)).relu_final.alpha == 1.0
+
+
+def test_a_leaky_net_takes_hes_gain_for_its_slope_from_the_same_draws():
+    # He et al. 2015: std sqrt(2 / ((1 + s^2) fan_in)), the ReLU's sqrt(2 / fan_in) at s = 0
+    nets = {}
+    for arch in ("plain", "plain-leaky0.8", "plain-elu"):
+        torch.manual_seed(4)
+        nets[arch] = build_model(net_spec(arch, 8, norm="none"))
+    for (name, relu), leaky, elu in zip(
+        weight_layers(nets["plain"]),
+        (m for _, m in weight_layers(nets["plain-leaky0.8"])),
+        (m for _, m in weight_layers(nets["plain-elu"])),
+        strict=True,
+    ):
+        assert torch.allclose(leaky.weight, relu.weight / (1 + 0.8**2) ** 0.5), name
+        assert torch.equal(elu.weight, relu.weight), name  # no closed form: the ReLU's gain
+
+
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+@pytest.mark.parametrize("train", [True, False])
+def test_residual_at_alpha_zero_is_the_plain_net(shortcut, train):
+    torch.manual_seed(0)
+    plain = build_model(net_spec("plain", 14, in_channels=1, width=4, shortcut=shortcut))
+    cut = build_model(net_spec("residual-a0", 14, in_channels=1, width=4, shortcut=shortcut))
+    assert _modules(cut) == _modules(plain)  # no shortcut left, not even option B's projection
+    cut.load_state_dict(plain.state_dict())  # strict: the same parameters
+    x = torch.randn(8, 1, 8, 8)
+    plain.train(train)
+    cut.train(train)
+    assert torch.equal(cut(x), plain(x))
+    residual = build_model(net_spec("residual", 14, in_channels=1, width=4, shortcut=shortcut))
+    residual.load_state_dict(plain.state_dict(), strict=shortcut == "A")
+    assert not torch.allclose(residual.train(train)(x), plain(x))
+
+
+def test_nets_without_a_shortcut_are_he_initialised_as_plain_nets_are():
+    for init in ("fixup", "skipinit"):
+        torch.manual_seed(3)
+        cut = build_model(net_spec("residual-a0", 8, norm="none", init=init))
+        torch.manual_seed(3)
+        plain = build_model(net_spec("plain", 8, norm="none", init=init))
+        assert cut.state_dict().keys() == plain.state_dict().keys()
+        assert all(torch.equal(v, plain.state_dict()[k]) for k, v in cut.state_dict().items())
+
+
+def _forward_order(model, x) -> list[torch.nn.Module]:
+    """The convolutions and BatchNorms of ``model`` in the order the forward pass calls them."""
+    order = []
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.BatchNorm2d)]
+    handles = [m.register_forward_hook(lambda m, _i, _o: order.append(m)) for m in layers]
+    model(x)
+    for handle in handles:
+        handle.remove()
+    return order
+
+
+def test_preact_at_alpha_zero_is_the_plain_net_with_its_layers_named_otherwise():
+    # without additions, BN-ReLU-conv blocks and a final BN-ReLU are the same chain as the
+    # plain net's conv-BN-ReLU: the same function once each layer gets its twin's weights
+    torch.manual_seed(0)
+    plain = build_model(net_spec("plain", 14, in_channels=1, width=4))
+    cut = build_model(net_spec("preact-a0", 14, in_channels=1, width=4))
+    assert count_parameters(cut) == count_parameters(plain)
+    x = torch.randn(8, 1, 8, 8)
+    pairs = list(zip(_forward_order(cut, x), _forward_order(plain, x), strict=True))
+    with torch.no_grad():
+        for mine, twin in [*pairs, (cut.fc, plain.fc)]:
+            for key, value in twin.state_dict().items():
+                mine.state_dict()[key].copy_(value)
+    assert torch.equal(cut(x), plain(x))
+    assert not any(isinstance(m, ShortcutA) for m in cut.modules())
+    torch.manual_seed(0)  # and one seed draws the same weights for both
+    assert torch.equal(build_model(net_spec("preact-a0", 14, in_channels=1, width=4))(x), plain(x))
+
+
+def _twin_blocks(block_cls, *args, **options):
+    """A block with the interventions ``options`` and one without, with the same weights."""
+    torch.manual_seed(0)
+    changed = block_cls(*args, **options)
+    original = block_cls(*args)
+    original.load_state_dict(changed.state_dict())
+    return changed.eval(), original.eval()
+
+
+@pytest.mark.parametrize("stride,planes", [(1, 4), (2, 8)])  # the identity; option A's pad
+def test_alpha_scales_the_shortcut_and_one_is_the_original(stride, planes):
+    x = torch.randn(3, 4, 8, 8)
+    for block_cls, args in (
+        (BasicBlock, (4, planes, stride, True, "A", "batch")),
+        (PreActBlock, (4, planes, stride, "A", "batch")),
+    ):
+        changed, original = _twin_blocks(block_cls, *args, alpha=0.25)
+        one, _ = _twin_blocks(block_cls, *args, alpha=1.0)
+        assert torch.equal(one(x), original(x))
+        if block_cls is BasicBlock:
+            f = changed.bn2(changed.conv2(changed.relu1(changed.bn1(changed.conv1(x)))))
+            assert torch.allclose(changed(x), torch.relu(f + 0.25 * changed.shortcut(x)))
+            assert torch.allclose(original(x), torch.relu(f + changed.shortcut(x)))
+        else:
+            f = changed.conv2(
+                changed.relu2(changed.bn2(changed.conv1(changed.relu1(changed.bn1(x)))))
+            )
+            assert torch.allclose(changed(x), f + 0.25 * changed.shortcut(x))
+            zero, _ = _twin_blocks(block_cls, *args, alpha=0.0)
+            assert isinstance(zero.shortcut, torch.nn.Identity)
+            assert torch.equal(zero(x), f)  # alpha 0: no shortcut at all
+        assert not torch.allclose(changed(x), original(x))
+
+
+def test_a_relu_on_the_identity_changes_preact_blocks_by_exactly_that_relu():
+    x = torch.randn(3, 4, 8, 8)
+    assert (x < 0).any()
+    for planes, stride in ((4, 1), (8, 2)):
+        changed, original = _twin_blocks(
+            PreActBlock, 4, planes, stride, "A", "batch", relu_identity=True
+        )
+        f = changed.conv2(changed.relu2(changed.bn2(changed.conv1(changed.relu1(changed.bn1(x))))))
+        assert torch.allclose(changed(x), f + torch.relu(changed.shortcut(x)))
+        assert torch.allclose(original(x), f + changed.shortcut(x))
+        assert not torch.allclose(changed(x), original(x))
+        assert torch.equal(changed(x.abs()), original(x.abs()))  # nothing to cut: no change
+    torch.manual_seed(0)
+    preact = build_model(net_spec("preact", 14, in_channels=1, width=4)).eval()
+    nonlinear = build_model(net_spec("preact-reluid", 14, in_channels=1, width=4)).eval()
+    nonlinear.load_state_dict(preact.state_dict())  # strict: no parameter added
+    x = torch.randn(8, 1, 8, 8)
+    assert not torch.allclose(nonlinear(x), preact(x))
+    sites = [site for _, site, _ in nonlinear.relu_sites()]
+    assert sites.count("shortcut") == len(nonlinear.blocks())
+    assert [s for s in sites if s != "shortcut"] == [s for _, s, _ in preact.relu_sites()]
+
+
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+@pytest.mark.parametrize("name", NAMES)
+def test_interventions_add_no_parameter(name, shortcut):
+    spec = net_spec(name, 20, shortcut=shortcut)
+    model = build_model(spec)
+    base = build_model(net_spec(spec.base, 20, shortcut=shortcut))
+    assert len(weight_layers(model)) == 20
+    if spec.options.alpha > 0 or shortcut == "A":
+        assert count_parameters(model) == count_parameters(base)
+        assert model.state_dict().keys() == base.state_dict().keys()
+    else:  # alpha 0 has no shortcut: option B's projections go with it, as in the plain net
+        plain = build_model(net_spec("plain", 20, shortcut=shortcut))
+        assert count_parameters(model) == count_parameters(plain) < count_parameters(base)
+        assert not [key for key in model.state_dict() if "shortcut" in key]
+
+
+@pytest.mark.parametrize(
+    "arch", ["residual-a0.5", "preact-a0.25-reluid", "residual-a0", "plain-leaky0.2", "preact-elu"]
+)
+def test_packed_interventions_give_the_seeds_own_outputs_or_are_refused_by_name(arch):
+    from resnet_essence.nets.packing import pack_model, stack_state, unpackable_layers
+
+    seeds = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        seeds.append(build_model(net_spec(arch, 14, in_channels=1, width=4)))
+    if unpackable_layers(seeds[0]):  # the leaky ReLU and the ELU, while packing knows neither
+        kind = type(seeds[0].relu_sites()[0][2]).__name__
+        with pytest.raises(ValueError, match=f"packing knows no {kind} "):
+            pack_model(seeds[0], 2)
+        return
+    packed = pack_model(seeds[0], 2)
+    states = [m.state_dict() for m in seeds]
+    packed.load_state_dict(
+        {k: stack_state(k, [s[k] for s in states], v) for k, v in packed.state_dict().items()}
+    )
+    xs = [torch.randn(6, 1, 8, 8) for _ in seeds]
+    for train in (True, False):
+        out = packed.train(train)(torch.cat(xs, dim=1))
+        for k, (model, x) in enumerate(zip(seeds, xs, strict=True)):
+            assert torch.allclose(out[:, k], model.train(train)(x), atol=1e-5)

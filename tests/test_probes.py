@@ -93,7 +93,18 @@ def test_deleting_a_residual_branch_whose_last_bn_is_zero_changes_nothing():
     assert set(rows.loc[rows["statistic"] == "k_deleted_error", "layer_index"]) == {1, 2}
 
 
-@pytest.mark.parametrize("arch", ["plain", "residual", "preact"])
+@pytest.mark.parametrize(
+    "arch",
+    [
+        "plain",
+        "residual",
+        "preact",
+        "plain-leaky0.2",
+        "residual-a0.5",
+        "residual-a0",
+        "preact-elu-a0.25-reluid",
+    ],
+)
 def test_lesion_errors_are_those_of_the_net_with_the_block_deleted(arch):
     # every lesion, single or several blocks, must equal a full forward pass of the net with
     # those blocks replaced: the cached inputs of Segments must not hide the replacement
@@ -120,6 +131,52 @@ def test_plain_blocks_are_deleted_only_where_the_shapes_agree():
     assert deletable(_trained_like("plain")) == [0, 1, 3, 5]  # not the first of stages 2 and 3
     assert deletable(_trained_like("residual")) == list(range(6))
     assert deletable(_trained_like("preact")) == list(range(6))
+    # a block without a shortcut (alpha 0) is a plain block, and a small shortcut is one
+    assert deletable(_trained_like("residual-a0")) == deletable(_trained_like("preact-a0"))
+    assert deletable(_trained_like("residual-a0")) == [0, 1, 3, 5]
+    assert deletable(_trained_like("preact-a0.25")) == list(range(6))
+
+
+@pytest.mark.parametrize(
+    "arch,alpha,relu", [("residual-a0.25", 0.25, False), ("preact-reluid", 1.0, True)]
+)
+def test_a_deleted_block_keeps_what_its_shortcut_adds(arch, alpha, relu):
+    model = _trained_like(arch)
+    for block in model.blocks()[1:3]:  # the identity, and option A's pad where stage 2 opens
+        x = torch.randn(2, 4, 8, 8)
+        kept = alpha * block.shortcut(x)
+        kept = torch.relu(kept) if relu else kept
+        assert torch.equal(Lesioned(block)(x), kept)
+        assert not torch.equal(kept, block.shortcut(x))  # not the bare shortcut: x has x < 0
+
+
+def test_the_probes_of_residual_at_alpha_zero_are_those_of_the_plain_net():
+    plain, cut = _trained_like("plain"), _trained_like("residual-a0")
+    cut.load_state_dict(plain.state_dict())
+    torch.manual_seed(2)
+    x, y = torch.randn(32, 1, 8, 8), torch.arange(32) % 10
+    for probe in (
+        lambda m: lesions(m, x, y, 5, max_deleted=2, draws=2, seed=0),
+        lambda m: redundancy(m, x, 5),
+        lambda m: linear_units(m, x[:16], x[16:], y[16:], 5),
+    ):
+        assert pd.DataFrame(probe(cut)).equals(pd.DataFrame(probe(plain)))
+
+
+def test_always_active_leaky_units_made_linear_change_nothing_either():
+    # the partial replacement keeps the site's own activation on the other units: a leaky ReLU,
+    # not a ReLU (which would change every negative input)
+    model = _trained_like("residual-leaky0.2")
+    x = torch.randn(32, 1, 8, 8)
+    for block in model.blocks():
+        block.bn1.bias.data[0] = 50.0
+    calibrate_batchnorm(model, x)
+    model.eval()
+    rows = pd.DataFrame(linear_units(model, x, torch.randn(16, 1, 8, 8), torch.arange(16) % 10, 5))
+    overall = rows[rows["layer_index"] == -1].set_index("statistic")["value"]
+    assert overall["always_active_logit_change"] == 0.0
+    fractions = rows[rows["statistic"] == "always_active_fraction"]["value"]
+    assert len(fractions) == len(model.relu_sites()) and (fractions > 0).any()
 
 
 def test_redundancy_rows_per_relu_and_snapshot_probes():

@@ -10,6 +10,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from .nets.depths import blocks_per_stage
+from .nets.interventions import GRAMMAR, parse_arch
 
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
@@ -67,6 +68,7 @@ def in_schema_order(value: Any, schema: dict) -> Any:
 
 def check(config: dict) -> None:
     """Constraints beyond the schema; ValueError naming the config key."""
+    check_archs(config["archs"])
     bad = []
     for depth in config["depths"]:
         try:
@@ -99,6 +101,20 @@ def check(config: dict) -> None:
         raise ValueError(
             f"config key 'collapse.example_dims': {too_small} below 2, the spiral's dimension"
         )
+
+
+def check_archs(archs: list[str]) -> None:
+    """ValueError naming config key 'archs' and every entry that is not an arch name
+    (nets/interventions.py: a base net and the interventions on it, e.g. residual-a0.5); the
+    schema's pattern knows the spelling, not which options go together (plain-a0.5)."""
+    reasons = []
+    for arch in archs:
+        try:
+            parse_arch(arch)
+        except ValueError as error:
+            reasons.append(str(error).removesuffix(f"; an arch name is {GRAMMAR}"))
+    if reasons:
+        raise ValueError(f"config key 'archs': {'; '.join(reasons)}; an arch name is {GRAMMAR}")
 
 
 def device_problem(device: str, cuda_devices: int) -> str | None:

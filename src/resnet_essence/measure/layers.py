@@ -7,11 +7,16 @@ All statistics come from one fixed evaluation batch:
 - ``signal_grad_norm``: the norm of the backward signal dL/dh at each block's output (and the
   stem's), i.e. how much gradient reaches that depth, and ``signal_grad_rms``, the same divided
   by sqrt(number of elements), which compares layers of different sizes;
-- ``relu_active_fraction``: the fraction of (sample, unit, position) entries above zero (one
-  minus it is how often the ReLU outputs 0); ``dead_fraction``: the fraction of units (channels)
-  never above zero on the whole batch; each ReLU carries its ``site`` (models.py: ``branch``
-  between a block's convolutions, ``trunk`` after the addition, ``block_input`` and ``head`` in
-  pre-activation nets), and sites are never pooled here;
+- ``relu_active_fraction``: the fraction of (sample, unit, position) entries whose input is
+  above zero (one minus it is how often the ReLU outputs 0); ``dead_fraction``: the fraction of
+  units (channels) never above zero on the whole batch; each ReLU carries its ``site``
+  (nets/resnet.py: ``branch`` between a block's convolutions, ``trunk`` after the addition,
+  ``block_input`` and ``head`` in pre-activation nets, ``shortcut`` for the ReLU on the identity
+  of a ``-reluid`` net), and sites are never pooled here. Where the zeros are removed (a leaky
+  ReLU or an ELU at every site, nets/interventions.py) the same sites are measured, by the same
+  rule: "active" is the side where the activation is the identity, one minus it the side where
+  it is s x (or e^x - 1), which is no longer an output of 0, and a "dead" unit still passes a
+  gradient;
 - ``response_std``: the standard deviation of each BatchNorm output, before the addition or
   ReLU (He et al. 2016, Fig. 7).
 
@@ -64,8 +69,8 @@ def layer_statistics(model: CifarNet, x: torch.Tensor, y: torch.Tensor) -> pd.Da
     signal_outputs: list[tuple[str, torch.Tensor]] = []
 
     def on_relu(name: str, site: str):
-        def hook(_module, _inputs, output):
-            active = output > 0
+        def hook(_module, inputs, _output):
+            active = inputs[0] > 0  # for a ReLU the same as output > 0
             per_unit = active.transpose(0, 1).reshape(active.shape[1], -1).any(dim=1)
             relu_rows.append(
                 {

@@ -18,9 +18,13 @@ gradstats does), and never retrain it.
     the output on the probe images (checked to float tolerance); replacing a whole layer's ReLU
     by the identity
     changes the loss on held-out test images by an amount the switching units explain.
+    Where the zeros are removed (a leaky ReLU or an ELU at every ReLU site) the same holds: an
+    active unit is one whose input is above zero, where these too are the identity.
 ``lesions`` (Veit et al. 2016)
-    Delete one block at a time (a residual block keeps its shortcut; a plain block can only go
-    where its input and output shapes agree) and measure the test error, each block's row with
+    Delete one block at a time (a residual block keeps what its shortcut adds: alpha times the
+    shortcut, through the identity's ReLU in a ``-reluid`` net; a block without a shortcut, plain
+    or at alpha 0, passes its input on, so it can only go where its input and output shapes
+    agree) and measure the test error, each block's row with
     its ``site``: ``same_shape`` (a plain net could lose it too) or ``downsampling``; then
     delete k random blocks together, k = 1..K.
 
@@ -39,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nets.resnet import BasicBlock, CifarNet
+from ..nets.resnet import CifarNet, scaled_shortcut
 from .layers import calibrate_batchnorm, hooks
 
 log = logging.getLogger(__name__)
@@ -183,25 +187,32 @@ def replaced(model: nn.Module, old: nn.Module, new: nn.Module) -> Iterator[None]
 
 
 class PartialReLU(nn.Module):
-    """ReLU on the units where ``linear`` (C, H, W) is False, the identity on the others."""
+    """The site's activation (``activation``; a ReLU if none is given) on the units where
+    ``linear`` (C, H, W) is False, the identity on the others."""
 
-    def __init__(self, linear: torch.Tensor) -> None:
+    def __init__(self, linear: torch.Tensor, activation: nn.Module | None = None) -> None:
         super().__init__()
         self.linear = linear.unsqueeze(0)
+        self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(self.linear, x, F.relu(x))
+        act = F.relu(x) if self.activation is None else self.activation(x)
+        return torch.where(self.linear, x, act)
 
 
 class Lesioned(nn.Module):
-    """A block deleted: a residual block keeps only its shortcut, a plain block passes x on."""
+    """A block deleted: a block with a shortcut keeps only what it adds (alpha times the
+    shortcut, through the identity's ReLU in a ``-reluid`` net); a block without one (plain, or
+    alpha 0) passes x on."""
 
     def __init__(self, block: nn.Module) -> None:
         super().__init__()
         self.shortcut = block.shortcut
+        self.alpha = block.alpha if block.has_shortcut else 1.0
+        self.shortcut_relu = block.shortcut_relu if block.has_shortcut else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(x)
+        return scaled_shortcut(x, self.shortcut, self.alpha, self.shortcut_relu)
 
 
 def _same_shape(block: nn.Module) -> bool:
@@ -210,12 +221,11 @@ def _same_shape(block: nn.Module) -> bool:
 
 
 def deletable(model: CifarNet) -> list[int]:
-    """Indices of the blocks a lesion can remove: every residual or pre-activation block, and
-    the plain blocks whose input and output shapes agree."""
+    """Indices of the blocks a lesion can remove: every block with a shortcut, and the blocks
+    without one (plain, or alpha 0) whose input and output shapes agree."""
     out = []
     for index, block in enumerate(model.blocks()):
-        plain = isinstance(block, BasicBlock) and not block.residual
-        if plain and not _same_shape(block):
+        if not block.has_shortcut and not _same_shape(block):
             continue
         out.append(index)
     return out
@@ -334,7 +344,7 @@ def linear_units(
             "delta_loss_linear_layer": _error_and_loss(logits, held_y)[1] - base_loss,
         }
         rows.extend({**base, "statistic": k, "value": v} for k, v in values.items())
-    swaps = {m: PartialReLU(always[id(m)]) for _, _, m in model.relu_sites()}
+    swaps = {m: PartialReLU(always[id(m)], m) for _, _, m in model.relu_sites()}
     with _all_replaced(model, swaps):
         changed = model(probe_x)
         held_logits = model(held_x)
