@@ -201,3 +201,13 @@ def test_the_config_check_reads_arch_names_without_torch():
     # Snakemake may run outside the project's environment: config.py must import without torch
     code = "import sys, resnet_essence.config; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_schemas_arch_pattern_is_the_grammar_snakemake_constrains_the_wildcard_with():
+    import yaml
+
+    from resnet_essence.nets.interventions import PATTERN
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["properties"]["archs"]["items"]["pattern"] == f"^{PATTERN}$"
+    assert "ARCH_PATTERN" in (ROOT / "workflow/rules/common.smk").read_text()

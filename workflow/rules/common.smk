@@ -10,6 +10,8 @@ sys.path.insert(0, SRC)
 
 from resnet_essence.config import check, check_device, coerce, in_schema_order, validate
 from resnet_essence.data import loader_options
+from resnet_essence.nets.interventions import PATTERN as ARCH_PATTERN
+from resnet_essence.nets.interventions import parse_arch
 from resnet_essence.scripting import library_for_jobs
 
 library_for_jobs(SRC)
@@ -41,7 +43,7 @@ onstart:
 
 wildcard_constraints:
     dataset=r"[a-z0-9_]+",
-    arch=r"plain|residual|preact",
+    arch=ARCH_PATTERN,  # an arch name (resnet_essence/nets/interventions.py)
     depth=r"\d+",
     seed=r"\d+",
     variant=r"linear|relu|expansion",
@@ -160,7 +162,8 @@ def data_options(dataset):
 
 
 # the width sweep's trained nets: residual and pre-activation nets only (workflow/rules/width.smk)
-WIDTH_ARCHS = [arch for arch in config["archs"] if arch != "plain"]
+# the nets with a shortcut (not plain, nor residual-a0, which is the plain net)
+WIDTH_ARCHS = [arch for arch in config["archs"] if parse_arch(arch).shortcut]
 
 
 def trained_widths(pattern, seeds=True):

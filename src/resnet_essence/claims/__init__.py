@@ -6,6 +6,7 @@
 - ``collapse``: claims 1-3 from the collapse experiment;
 - ``grid``: one dataset's runs by net and seed (failed, converged, final errors, statistics);
 - ``networks``: the claims about trained networks, seed by seed (the rows built from a grid);
+- ``interventions``: the essay's explanation put to interventions on the nets (Z, I, R);
 - ``design``: bottlenecks and the width sweep;
 - ``decision``: estimates to verdicts (margins, Holm within a family, power);
 - ``replication``: the two halves of the seeds, and two claims tables compared.
@@ -29,6 +30,7 @@ from .catalogue import (
     CONTRADICTED,
     DECISIVE,
     ESSAY,
+    EXPLANATION,
     FAMILIES,
     INCONCLUSIVE,
     NEGLIGIBLE,
@@ -47,6 +49,7 @@ from .catalogue import (
 from .collapse import collapse_rows, collapse_tests
 from .decision import Row, Test, check_row, decide
 from .design import bottleneck_tests, width_tests
+from .interventions import intervention_tests
 from .networks import network_tests
 from .replication import agreement, agreement_counts, differences, split_seeds
 
@@ -61,6 +64,7 @@ __all__ = [
     "CONTRADICTED",
     "DECISIVE",
     "ESSAY",
+    "EXPLANATION",
     "FAMILIES",
     "INCONCLUSIVE",
     "NEGLIGIBLE",
@@ -83,7 +87,7 @@ __all__ = [
 
 HALVES = ["verdict_half_a", "verdict_half_b", "halves_agree"]
 COLUMNS = [f.name for f in fields(Row)] + HALVES
-FAMILY_ORDER = [ESSAY, REPLICATION, CHECK]
+FAMILY_ORDER = [ESSAY, EXPLANATION, REPLICATION, CHECK]
 
 
 def _with_seeds(table: pd.DataFrame | None, seeds) -> pd.DataFrame | None:
@@ -96,9 +100,8 @@ def seed_tests(tables: dict[str, pd.DataFrame], rules: Rules, seeds=None) -> lis
     """Every row that rests on seeds (trained nets, bottlenecks), before a verdict; only the runs
     of ``seeds`` when given."""
     keep = (lambda t: t) if seeds is None else (lambda t: _with_seeds(t, seeds))
-    tests = network_tests(
-        keep(tables["runs"]), keep(tables["epochs"]), keep(tables["network_runs"]), rules
-    )
+    nets = keep(tables["runs"]), keep(tables["epochs"]), keep(tables["network_runs"])
+    tests = network_tests(*nets, rules) + intervention_tests(*nets, rules)
     return tests + bottleneck_tests(keep(tables.get("bottleneck_runs")), rules)
 
 

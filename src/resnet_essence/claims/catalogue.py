@@ -1,8 +1,9 @@
 """The claims table (claims.yaml), the words a verdict can take, and the thresholds of the rules.
 
-A claim belongs to one of three families, named in claims.yaml before any data were seen: the
-essay's own claims (confirmatory), replications of published results, and checks (theorems and
-identities, which can only fail through a bug). Holm's correction runs within a family.
+A claim belongs to one of four families, named in claims.yaml before any data were seen: the
+essay's own claims (confirmatory), the essay's explanation put to interventions on the nets,
+replications of published results, and checks (theorems and identities, which can only fail
+through a bug). Holm's correction runs within a family.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import pandas as pd
 import yaml
 
 ESSAY, REPLICATION, CHECK = "essay", "replication", "check"
+EXPLANATION = "explanation"
 FAMILIES = {
     ESSAY: "the essay's own claims (confirmatory)",
+    EXPLANATION: "the essay's explanation, by intervention",
     REPLICATION: "replications of published results",
     CHECK: "checks: theorems and identities, numerically",
 }
@@ -51,6 +54,7 @@ DECISIVE = (SUPPORTED, CONTRADICTED, AGREES, AGAINST, NEGLIGIBLE)
 # the outcome of a decision in the words of each family
 WORDS = {
     ESSAY: {"for": SUPPORTED, "against": CONTRADICTED},
+    EXPLANATION: {"for": SUPPORTED, "against": CONTRADICTED},
     REPLICATION: {"for": AGREES, "against": AGAINST},
 }
 NO_WORSE = "no worse"  # a non-inferiority claim: the effect stays below reference + margin
@@ -102,6 +106,9 @@ class Claim:
     bounds: tuple | None = None
     floor: str = ""  # the floor or bound rule of the claim in words, for the report
     changes: tuple = ()  # changes of the registered rule, each dated, with its reason
+    # what each verdict would mean, stated before the data (the explanation family): "for",
+    # "against" and, for a claim that can be negligible, "negligible"
+    outcomes: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -113,8 +120,15 @@ class Claim:
         comparison = self.family != CHECK and self.rule == "comparison"
         if comparison and self.predicted not in ("> 0", "< 0", NO_WORSE):
             raise ValueError(f"claims.yaml: claim {self.id}: predicted {self.predicted!r}")
-        if self.family == ESSAY and not (self.essay and self.essay.get("quote")):
+        if self.family in (ESSAY, EXPLANATION) and not (self.essay and self.essay.get("quote")):
             raise ValueError(f"claims.yaml: the essay's claim {self.id} must quote the essay")
+        if self.family == EXPLANATION and not (
+            self.outcomes and {"for", "against"} <= set(self.outcomes)
+        ):
+            raise ValueError(
+                f"claims.yaml: the intervention {self.id} must state in `outcomes` what a verdict "
+                "for it and one against it would mean, before the data"
+            )
 
     @property
     def direction(self) -> int:

@@ -40,6 +40,7 @@ class Grid:
         self.runs = runs
         self.epochs = epochs
         self.archs = set(runs["arch"])
+        self.depths = sorted(set(runs["depth"]))
         self.chance = 1.0 - 1.0 / float(runs["num_classes"].iloc[0])  # one dataset, one count
         self.n_train = float(runs["n_train"].iloc[0])
         self.n_test = float(runs["n_test"].iloc[0])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..nets.interventions import BASES
 from ..stats import mcnemar_exact, one_sample, paired
 from .catalogue import CLAIM_BY_ID, Rules
 from .decision import Test
@@ -225,7 +226,7 @@ def _same_depth_tests(grid: Grid, depth: int) -> list[Test]:
         statistic_test(grid, "5a'", where, residual, plain, "dead_fraction_branch", grid.last)
     )
     tests.append(_responses(grid, "7", where, residual, plain))
-    tests.append(_speed_test(grid, residual, plain))
+    tests.append(speed_test(grid, residual, plain))
     return tests
 
 
@@ -262,9 +263,10 @@ def _responses(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> Test:
     return test
 
 
-def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
-    """6: epochs to reach speed_train_err, a minus b; a run that never gets there counts at the
-    schedule's length (a lower bound), a seed where neither does is left out."""
+def speed_test(grid: Grid, a: Net, b: Net, claim_id: str = "6", setting: str = "") -> Test:
+    """6 (and the speed rows of the interventions): epochs to reach speed_train_err, a minus b;
+    a run that never gets there counts at the schedule's length (a lower bound), a seed where
+    neither does is left out."""
     threshold = grid.rules.speed_train_err
     ea, eb = epochs_to(grid, a, threshold), epochs_to(grid, b, threshold)
     seeds = sorted(set(ea.index) & set(eb.index))
@@ -281,7 +283,7 @@ def _speed_test(grid: Grid, a: Net, b: Net) -> Test:
     event = f"reaches training error {threshold:g} in {grid.schedule:g} epochs"
     bound = censored_bound(ea[keep].isna(), eb[keep].isna(), (net_name(a), net_name(b)), event)
     ea, eb = ea[keep].fillna(grid.schedule), eb[keep].fillna(grid.schedule)
-    test = paired_test(grid, "6", f"depth {a[1]}", a, b, ea, eb, detail)
+    test = paired_test(grid, claim_id, setting or f"depth {a[1]}", a, b, ea, eb, detail)
     if not test.reason and not test.floor:
         test.bound = bound
     return test
@@ -356,7 +358,7 @@ def _linear_unit_tests(grid: Grid) -> list[Test]:
     names = grid.statistic_names()
     sites = sorted({name[len(prefix) :] for name in names if name.startswith(prefix)})
     depths = sorted(set(grid.runs["depth"]))
-    for arch in sorted(grid.archs):
+    for arch in sorted(grid.archs & set(BASES)):  # the unmodified nets: the essay's nets
         for site in sites:
             values = []
             for depth in depths:
@@ -388,11 +390,10 @@ def _preact_tests(grid: Grid, depth: int) -> list[Test]:
     ]
 
 
-def network_tests(
-    runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules
-) -> list[Test]:
-    """Every row of claims 4-7, S, V, M, L and T2, before any verdict."""
-    tests: list[Test] = []
+def grids(runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules):
+    """For each dataset of the runs, its grid and the list its rows go into; on leaving, rows of
+    a run with several datasets get the dataset in their setting."""
+    many = runs["dataset"].nunique() > 1
     for dataset, group in runs.groupby("dataset", sort=True):
         grid = Grid(
             group,
@@ -401,7 +402,19 @@ def network_tests(
             rules,
         )
         found: list[Test] = []
-        depths = sorted(set(group["depth"]))
+        yield grid, found
+        if many:
+            for test in found:
+                test.setting = f"{dataset}, {test.setting}"
+
+
+def network_tests(
+    runs: pd.DataFrame, epochs: pd.DataFrame, net_runs: pd.DataFrame, rules: Rules
+) -> list[Test]:
+    """Every row of claims 4-7, S, V, M, L and T2, before any verdict."""
+    tests: list[Test] = []
+    for grid, found in grids(runs, epochs, net_runs, rules):
+        depths = grid.depths
         for deep in depths[1:]:
             found += _depth_pair_tests(grid, depths[0], deep)
         if {"plain", "residual"} <= grid.archs:
@@ -414,8 +427,5 @@ def network_tests(
         if {"preact", "residual"} <= grid.archs:
             for depth in depths:
                 found += _preact_tests(grid, depth)
-        if runs["dataset"].nunique() > 1:
-            for test in found:
-                test.setting = f"{dataset}, {test.setting}"
         tests += found
     return tests

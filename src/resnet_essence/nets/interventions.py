@@ -64,6 +64,11 @@ GRAMMAR = (
 )
 # a number in (0, 1) as the names write it; 4 places at most, so that repr gives it back
 _FRACTION = re.compile(r"0\.[0-9]{0,3}[1-9]")
+# every arch name the grammar allows, as a regular expression (unanchored): Snakemake's wildcard
+# constraint; the config schema's `archs` pattern is the same, anchored (a test checks)
+PATTERN = (
+    rf"({'|'.join(BASES)})(-leaky{_FRACTION.pattern}|-elu)?(-a(0|{_FRACTION.pattern}))?(-reluid)?"
+)
 
 
 def _spell(value: float) -> str:

@@ -68,7 +68,8 @@ class PackedBranchScale(nn.Module):
 # replaced by their K-seed version (_packed_layer)
 _WIDENED = (nn.Conv2d, nn.BatchNorm2d, nn.Linear, ShortcutA, BranchScale)
 # no parameters, channel by channel: serve the packed net as they are
-_KEPT = (nn.ReLU, nn.ReLU6, nn.Identity, nn.AdaptiveAvgPool2d)
+# element by element and without parameters: each seed's channels pass unmixed
+_KEPT = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.Identity, nn.AdaptiveAvgPool2d)
 
 
 def unpackable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

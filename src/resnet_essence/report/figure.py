@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from ..nets.interventions import BASES  # noqa: E402
 from ..papers import paper_table  # noqa: E402
 from .panels import (  # noqa: E402
     bottleneck_errors,
@@ -90,9 +91,13 @@ def _draw(name: str, ax, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def figure_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables as the panels read them: no bottleneck table when no such net was trained,
-    and He et al.'s published errors beside a CIFAR-10 run's."""
-    tables = dict(tables)
+    """The tables as the panels read them: the unmodified nets only (the intervention nets have
+    a table of their own in the report), no bottleneck table when no such net was trained, and
+    He et al.'s published errors beside a CIFAR-10 run's."""
+    tables = {
+        name: table[table["arch"].isin(BASES)] if "arch" in table else table
+        for name, table in tables.items()
+    }
     if "bottleneck" in tables and tables["bottleneck"].empty:
         tables.pop("bottleneck")
     if (tables["final"]["dataset"] == "cifar10").any():

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..claims import CHECK, DECISIVE, ESSAY, FAMILIES, REPLICATION, VERDICTS, agreement_counts
+from ..claims import (
+    CHECK,
+    DECISIVE,
+    ESSAY,
+    EXPLANATION,
+    FAMILIES,
+    REPLICATION,
+    VERDICTS,
+    agreement_counts,
+)
 from .cells import markdown_table
 from .measurements import (
     block_summary,
@@ -97,7 +106,9 @@ def _family_section(
     parts += [
         "### The claims and their rules",
         markdown_table(
-            definitions_table(definitions[definitions["family"] == family], family == ESSAY)
+            definitions_table(
+                definitions[definitions["family"] == family], family in (ESSAY, EXPLANATION)
+            )
         ),
     ]
     return parts
@@ -111,8 +122,9 @@ def _how_a_verdict_is_reached(rules: dict) -> list[str]:
     )
     return [
         "## How a verdict is reached",
-        "The claims come in three families, named in advance (`claims.yaml`): the essay's own "
-        "claims, replications of published results, and checks of theorems. Nets are compared "
+        "The claims come in four families, named in advance (`claims.yaml`): the essay's own "
+        "claims, the essay's explanation put to interventions on the nets (in runs that train "
+        "them), replications of published results, and checks of theorems. Nets are compared "
         "**seed by seed**: seed k gives every architecture the same initial weights where shapes "
         "match and the same batches and augmentation, so each row's effect is the mean of "
         "seed-matched differences with a paired t interval (95%), and `n` counts the seeds (or "
@@ -273,8 +285,13 @@ def build_report(
         *_beside_section(setup.get("beside")),
         *_how_a_verdict_is_reached(rules),
     ]
-    for family, title in ((ESSAY, "The essay's claims"), (REPLICATION, "Replications")):
-        parts += _family_section(claims, definitions, family, title, rules)
+    for family, title in (
+        (ESSAY, "The essay's claims"),
+        (EXPLANATION, "The essay's explanation, by intervention"),
+        (REPLICATION, "Replications"),
+    ):
+        if family != EXPLANATION or (claims["family"] == EXPLANATION).any():
+            parts += _family_section(claims, definitions, family, title, rules)
     parts += [
         *_unjudged_section(claims, definitions, cfg),
         *_checks_section(claims, definitions),

@@ -192,6 +192,11 @@ def definitions_table(definitions: pd.DataFrame, essay: bool = False) -> pd.Data
     )
     if "floor" in definitions:
         table["floor or bound"] = [f or "–" for f in definitions["floor"].fillna("")]
+    if "outcomes" in definitions and definitions["outcomes"].notna().any():
+        table["what a verdict would mean"] = [
+            "; ".join(f"{side}: {text}" for side, text in o.items()) if isinstance(o, dict) else "–"
+            for o in definitions["outcomes"]
+        ]
     if "changes" in definitions:
         table["rule changes"] = [
             "; ".join(c) if isinstance(c, list | tuple) and c else "–"
@@ -231,6 +236,12 @@ def _what_is_missing(text: str, cfg: dict) -> str:
         found.append(f"it compares two depths; this run has {cfg.get('depths')}")
     if "width sweep" in text and not cfg.get("probes", {}).get("widths"):
         found.append("it needs the width sweep (probes.widths is empty)")
+    intervened = [a for a in archs if a not in ("plain", "residual", "preact")]
+    if any(m in text for m in ("plain-<act>", "alpha", "preact-reluid")) and not intervened:
+        found.append(
+            "it needs intervention nets (archs such as plain-leaky0.2, residual-a0.5, "
+            "preact-reluid: configs/interventions.yaml)"
+        )
     if "bottleneck" in text and not cfg.get("bottleneck", {}).get("variants"):
         found.append("it needs the bottleneck nets (bottleneck.variants is empty)")
     return "; ".join(found) or (
