@@ -480,3 +480,35 @@ def test_a_deleted_final_weights_file_is_made_again(smoke_run, tmp_path):
     assert "Nothing to be done" not in dry.stdout + dry.stderr
     assert job_counts(dry.stdout).get("train") == 1, dry.stdout[-3000:]
     assert f"{RUN}/model.pt" in dry.stdout
+
+
+@pytest.mark.pipeline
+def test_an_intervention_run_judges_the_explanation_family(tmp_path):
+    """Every intervention trains, packed, through Snakemake on a tiny config, is measured, and
+    the report judges the explanation family on it (issue 34)."""
+    archs = ["plain", "residual", "preact", "plain-leaky0.2", "plain-elu"]
+    archs += ["residual-a0.25", "residual-a0.5", "preact-reluid"]
+    overrides = {
+        "archs": archs,
+        "depths": [8],
+        "seeds": [0, 1, 2],
+        "bottleneck": {"variants": []},
+        "probes": {"widths": []},
+    }
+    write_config(tmp_path, overrides)
+    snakemake(tmp_path)
+    runs = pd.read_csv(tmp_path / "results/tables/runs.csv")
+    assert sorted(set(runs["arch"])) == sorted(archs) and (runs["status"] == "completed").all()
+    claims = pd.read_csv(tmp_path / "results/tables/claims.csv", dtype={"claim_id": str})
+    family = claims[claims["family"] == "explanation"]
+    ids = {c.id for c in CLAIMS if c.family == "explanation"}
+    assert set(family["claim_id"]) == ids  # every row of the family, whatever its verdict
+    assert list(dict.fromkeys(claims["family"])) == ["essay", "explanation", "replication", "check"]
+    assert set(family["setting"]) >= {"depth 8, leaky0.2", "depth 8, elu"}
+    z1 = family[(family["claim_id"] == "Z1") & (family["setting"] == "depth 8, leaky0.2")]
+    assert z1["measure"].iloc[0].startswith("plain-leaky0.2-8 minus plain-8")
+    report = (tmp_path / "results/report.md").read_text()
+    assert "## The essay's explanation, by intervention" in report
+    # the essay's rows rest on the unmodified nets only
+    essay = claims[claims["family"] == "essay"]
+    assert not essay["measure"].str.contains("leaky|elu|-a0|reluid").any()
