@@ -26,16 +26,20 @@ log = logging.getLogger("publish")
 
 def publish(inputs, outputs, config: dict, workflow_dir: str, name: str) -> None:
     commit = provenance.git_commit(Path(workflow_dir), Path(outputs["provenance"]).parent)
-    for source, target in (
-        (inputs["figure"], outputs["figure"]),
+    figures = {"figure": inputs["figure"]}  # output name: the run's file
+    if inputs["interventions"]:  # the explanation family's figure, in runs that have one
+        figures["interventions"] = inputs["interventions"][0]
+    for source, target in [
+        *((path, outputs[key]) for key, path in figures.items()),
         (inputs["claims"], outputs["claims"]),
-    ):
+    ]:
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
-    # the report links the figure beside it, not where the run keeps it
-    figure_link = Path(inputs["figure"]).relative_to(Path(inputs["report"]).parent)
+    # the report links each figure beside it, not where the run keeps it
     report = Path(inputs["report"]).read_text(encoding="utf-8")
-    report = report.replace(f"]({figure_link})", f"]({Path(outputs['figure']).name})")
+    for key, path in figures.items():
+        link = Path(path).relative_to(Path(inputs["report"]).parent)
+        report = report.replace(f"]({link})", f"]({Path(outputs[key]).name})")
     write_text(outputs["report"], report)
     sources = {name: inputs[name] for name in SOURCES}
     publish_tables(sources, list(inputs["width_sweep"]), outputs["tables"])

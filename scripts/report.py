@@ -35,6 +35,8 @@ def report(inputs, config, outputs) -> None:
     titles = dict(zip(config["report"]["beside"], inputs["beside"], strict=True))
     setup.update(beside_setup(claims, tables["runs"], config["report"], titles))
     figure = os.path.relpath(inputs["figure"], Path(outputs["md"]).parent)
+    for path in inputs["interventions"]:  # the explanation family's figure, where there is one
+        setup["interventions"] = os.path.relpath(path, Path(outputs["md"]).parent)
     text = rp.build_report(tables, claims, cl.claims_definitions(rules), setup, figure)
     write_csv(outputs["claims"], claims)
     write_text(outputs["md"], text)

@@ -509,6 +509,13 @@ def test_an_intervention_run_judges_the_explanation_family(tmp_path):
     assert z1["measure"].iloc[0].startswith("plain-leaky0.2-8 minus plain-8")
     report = (tmp_path / "results/report.md").read_text()
     assert "## The essay's explanation, by intervention" in report
+    assert "### The essay's chain, link by link" in report and "plain-elu-8 | ELU |" in report
+    assert "](figures/interventions.png)" in report
+    assert (tmp_path / "results/figures/interventions.png").stat().st_size > 10_000
+    snakemake(tmp_path, "docs/example-tiny/PROVENANCE.md")  # publish copies the figure too
+    published = (tmp_path / "docs/example-tiny/report.md").read_text()
+    assert "](interventions.png)" in published
+    assert (tmp_path / "docs/example-tiny/interventions.png").exists()
     # the essay's rows rest on the unmodified nets only
     essay = claims[claims["family"] == "essay"]
     assert not essay["measure"].str.contains("leaky|elu|-a0|reluid").any()

@@ -31,6 +31,12 @@ FIGURE_INPUTS = {
     "blocks": "results/collapse/blocks.csv",
     "examples": "results/collapse/examples.csv",
 }
+# the explanation family's figure, in runs that train intervention nets (nets/interventions.py)
+INTERVENTION_FIGURE = (
+    ["results/figures/interventions.png"]
+    if any(arch not in ("plain", "residual", "preact") for arch in config["archs"])
+    else []
+)
 # one caption per panel: workflow/report/panels/<letter>_<name>.rst, a file for every panel that
 # resnet_essence.report.figure draws (a test checks that the two lists agree)
 PANELS = sorted(
@@ -57,6 +63,28 @@ rule figure:
         "../envs/pipeline.yaml"
     script:
         "../../scripts/figure.py"
+
+
+# training error and backward signal of the intervention nets, against alpha and by activation
+rule interventions_figure:
+    input:
+        tables=expand(
+            "results/tables/{name}.csv", name=["runs", "epochs", "network_runs"]
+        ),
+    output:
+        png=report(
+            "results/figures/interventions.png",
+            caption="../report/interventions.rst",
+            category="Figure",
+        ),
+    log:
+        "results/logs/interventions_figure.log",
+    benchmark:
+        "results/benchmarks/interventions_figure/interventions_figure.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../../scripts/interventions_figure.py"
 
 
 # each panel alone, beside the main figure (it runs in parallel with it)
@@ -100,6 +128,7 @@ rule report:
         blocks="results/collapse/blocks.csv",
         width_sweep=WIDTH_SWEEP,
         figure="results/figures/main.png",
+        interventions=INTERVENTION_FIGURE,
         # published runs live in the repository: a relative folder is read from its root
         beside=[
             str(Path(workflow.basedir) / folder / "claims.csv")
@@ -133,6 +162,7 @@ rule report:
 rule publish:
     input:
         figure="results/figures/main.png",
+        interventions=INTERVENTION_FIGURE,
         report="results/report.md",
         claims="results/tables/claims.csv",
         benchmarks=COMPUTE_BENCHMARKS,
@@ -145,6 +175,11 @@ rule publish:
         blocks="results/collapse/blocks.csv",
         width_sweep=WIDTH_SWEEP,
     output:
+        **(
+            {"interventions": "docs/{name}/interventions.png"}
+            if INTERVENTION_FIGURE
+            else {}
+        ),
         tables=directory("docs/{name}/tables"),
         figure="docs/{name}/main.png",
         report="docs/{name}/report.md",

@@ -67,6 +67,10 @@ class Grid:
         return cls(runs, _NO_EPOCHS, _NO_NET_RUNS, rules)
 
     # -- runs ---------------------------------------------------------------------------------
+    def nets(self) -> list[Net]:
+        """Every net (arch, depth) of the grid, sorted."""
+        return sorted(self._rows)
+
     def rows(self, net: Net) -> pd.DataFrame:
         """The runs of one net, indexed by seed (none when the grid lacks the net)."""
         found = self._rows.get(net)

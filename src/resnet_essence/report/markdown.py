@@ -22,7 +22,10 @@ from ..claims import (
     VERDICTS,
     agreement_counts,
 )
+from ..claims.catalogue import Rules
+from ..claims.grid import Grid
 from .cells import markdown_table
+from .interventions import chain_paragraph, intervention_rows, intervention_table
 from .measurements import (
     block_summary,
     bottleneck_block,
@@ -110,6 +113,29 @@ def _family_section(
                 definitions[definitions["family"] == family], family in (ESSAY, EXPLANATION)
             )
         ),
+    ]
+    return parts
+
+
+def _interventions_section(
+    tables: dict[str, pd.DataFrame], claims: pd.DataFrame, rules: dict, figure: str | None
+) -> list[str]:
+    """The explanation family's measures, net by net, its figure, and the chain link by link."""
+    grid = Grid(tables["runs"], tables["epochs"], tables["network_runs"], Rules.from_config(rules))
+    parts = [
+        "### What the intervention nets measured",
+        "Each net beside the unmodified ones at its depth: the measures the rows above compare, "
+        "with 95% intervals over seeds (the training error pooled over seeds' images; the "
+        "signal's |slope| at the end on converged runs only).",
+        markdown_table(intervention_table(intervention_rows(grid), rules)),
+    ]
+    if figure:
+        parts.append(f"![the intervention nets]({figure})")
+    parts += [
+        "### The essay's chain, link by link",
+        "A link is *supported* when most of its decisive rows support it, *contradicted* when "
+        "most contradict it, *not what matters here* when most are negligible, and *open* "
+        "otherwise (a rule fixed with the family, before its run). " + chain_paragraph(claims),
     ]
     return parts
 
@@ -292,6 +318,8 @@ def build_report(
     ):
         if family != EXPLANATION or (claims["family"] == EXPLANATION).any():
             parts += _family_section(claims, definitions, family, title, rules)
+        if family == EXPLANATION and (claims["family"] == EXPLANATION).any():
+            parts += _interventions_section(tables, claims, rules, setup.get("interventions"))
     parts += [
         *_unjudged_section(claims, definitions, cfg),
         *_checks_section(claims, definitions),
