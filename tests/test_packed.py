@@ -310,3 +310,15 @@ def test_packed_seeds_must_share_every_setting_of_the_recipe_but_the_seed(tiny_t
     cfgs[2] = quick(2, crop_padding=0)
     with pytest.raises(ValueError, match=r"differ in \['crop_padding'\]"):
         PackedTrainer(SPEC, cfgs, tiny_tensors, CPU, [None] * len(SEEDS))
+
+
+def test_a_packed_seed_records_the_learning_rate_its_steps_used(tiny_tensors):
+    # a schedule that moves the rate every epoch: each row's rate is that of the epoch's last
+    # step, packed as alone (packed rows kept the initial rate before 2026-12-07)
+    cfgs = lambda: _cfgs(lr_schedule="cosine", warmup_epochs=0)
+    alone = Trainer(SPEC, cfgs()[0], tiny_tensors, CPU).run()
+    together = PackedTrainer(SPEC, cfgs(), tiny_tensors, CPU, [None] * len(SEEDS)).run()
+    rates = [row["lr"] for row in alone.metrics]
+    assert len(set(rates)) == len(rates)  # the rate moved
+    for state in together:
+        assert [row["lr"] for row in state.metrics] == pytest.approx(rates, rel=1e-12)

@@ -91,8 +91,12 @@ class PackedStepper:
     def step(self, batches: Sequence[torch.Tensor]) -> None:
         """One step of every seed, seed k on its training images ``batches[k]``."""
         first = self.runs[0]
+        lr = first.next_lr()
         for group in self.optimizer.param_groups:
-            group["lr"] = first.next_lr()
+            group["lr"] = lr
+        for run in self.runs:  # each seed's books record the rate its step used
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
         pairs = [run.batch(idx) for run, idx in zip(self.runs, batches, strict=True)]
         x = torch.cat([x for x, _ in pairs], dim=1).contiguous(memory_format=torch.channels_last)
         y = torch.stack([y for _, y in pairs], dim=1)  # (B, K)

@@ -292,8 +292,8 @@ class Trainer:
         row = {
             "epoch": st.epoch,
             "step": st.step,
-            # this run's own optimiser's rate; a packed run's steps set the packed net's
-            # optimiser instead, so its rows keep the initial rate (as published so far)
+            # the rate of this run's last step (a packed stepper sets it on every seed's
+            # optimiser too; before 2026-12-07 packed rows kept the initial rate)
             "lr": self.optimizer.param_groups[0]["lr"],
             "train_loss": st.sums["loss"] / st.sums["n"],
             "train_err": st.sums["err"] / st.sums["n"],
