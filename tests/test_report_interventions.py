@@ -11,6 +11,7 @@ from test_claims_interventions import ALPHAS, NONLINEAR, ZEROS, _by_depth
 
 from resnet_essence.claims import CONTRADICTED, INCONCLUSIVE, NEGLIGIBLE, SUPPORTED
 from resnet_essence.claims.grid import Grid
+from resnet_essence.report.figure import clipped_labels
 from resnet_essence.report.interventions import (
     chain_paragraph,
     has_interventions,
@@ -90,4 +91,6 @@ def test_the_figure_draws_every_panel_from_the_data():
         "preact",
         "preact-reluid",
     ]
+    assert not clipped_labels(fig)  # every title and label inside the canvas
+    assert axes[0].get_ylim()[0] == 0  # errors on a scale that starts at none
     plt.close(fig)

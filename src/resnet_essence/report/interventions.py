@@ -172,6 +172,7 @@ def _category_axis(ax, rows: pd.DataFrame, measure: str, scale: float, log: bool
     ax.set_xticks(range(len(groups)), [name for name, _ in groups], rotation=30, ha="right")
     if log:
         ax.set_yscale("symlog", linthresh=0.1)  # errors of 0 and across decades
+        ax.set_ylim(bottom=0)
 
 
 def _alpha_axis(ax, rows: pd.DataFrame, measure: str, scale: float, log: bool) -> None:
@@ -191,6 +192,7 @@ def _alpha_axis(ax, rows: pd.DataFrame, measure: str, scale: float, log: bool) -
     ax.set_xlabel("alpha (shortcut x alpha + F(x))")
     if log:
         ax.set_yscale("symlog", linthresh=0.1)  # errors of 0 and across decades
+        ax.set_ylim(bottom=0)
 
 
 def intervention_figure(rows: pd.DataFrame):
@@ -208,7 +210,7 @@ def intervention_figure(rows: pd.DataFrame):
             ax.set_ylabel(label)
     titles = (
         "(a) the identity turned down",
-        "(b) the zeros taken out, the identity made nonlinear",
+        "(b) zeros taken out; ReLU on the identity",
     )
     for ax, title in zip(axes[0], titles, strict=True):
         ax.set_title(title, fontsize=8)
