@@ -32,12 +32,15 @@ from resnet_essence.claims import (
     UNINFORMATIVE,
     VERDICTS,
     Rules,
+    _check_rows,
     agreement_counts,
     claims_definitions,
     differences,
     evaluate,
 )
 from resnet_essence.claims.collapse import collapse_rows
+from resnet_essence.claims.design import width_tests
+from resnet_essence.claims.grid import Grid, branch_units, dead_units
 from resnet_essence.claims.replication import main as compare_main
 from resnet_essence.tables import aggregate as agg
 
@@ -845,13 +848,22 @@ def test_aggregate_tables_from_synthetic_runs():
     assert len(final) == 2
     row = final.iloc[0]
     assert row["train_err_mean"] == pytest.approx(0.1)
-    assert 0 <= row["train_err_lo"] < 0.1 < row["train_err_hi"] <= 1  # inside [0, 1]
-    assert row["test_err_lo"] == 0 < row["test_err_hi"] < 0.05  # 0 of 150: counting alone
+    # 0, 0.1 and 0.2 of 100 training images: a variance of 0.01 between seeds against 0.0009
+    # from counting, so the 300 images count as 27, with 2.7 errors (Clopper-Pearson)
+    lo, hi = sps.beta.ppf(0.025, 2.7, 27 - 2.7 + 1), sps.beta.ppf(0.975, 2.7 + 1, 27 - 2.7)
+    assert (row["train_err_lo"], row["train_err_hi"]) == pytest.approx((lo, hi), rel=1e-9)
+    # no error on 3 x 50 test images: counting alone, the exact bound of 0 of 150
+    assert row["test_err_lo"] == 0
+    assert row["test_err_hi"] == pytest.approx(1 - 0.025 ** (1 / 150), rel=1e-9)
     curves = agg.curve_table(pd.concat(metrics), runs)
     assert set(curves["metric"]) == set(agg.FINAL_METRICS)
     assert (curves["n"] == 3).all()
-    errors = curves[curves["metric"].isin(["train_err", "test_err"])]
-    assert (errors["lo"].dropna() >= 0).all() and (errors["hi"].dropna() <= 1).all()
+    cells = curves.set_index(["arch", "epoch", "metric"])
+    first = cells.loc[("plain", 1, "train_err")]  # 0.5 on every seed: 150 of 300 images
+    exact = sps.binomtest(150, 300).proportion_ci(0.95, method="exact")
+    assert (first["lo"], first["hi"]) == pytest.approx((exact.low, exact.high), rel=1e-9)
+    last = cells.loc[("plain", 2, "test_err")]
+    assert (last["lo"], last["hi"]) == pytest.approx((0, 1 - 0.025 ** (1 / 150)), rel=1e-9)
 
 
 def test_width_claims_name_an_absent_premise_and_responses_need_batchnorm():
@@ -907,3 +919,278 @@ def test_every_verdict_agrees_with_the_interval_printed_beside_it():
                 checked["open"] += 1
             assert row.level_adj >= 0.95 - 1e-12 or row.verdict == INCONCLUSIVE
     assert checked["decided"] > 20 and checked["open"] > 0, checked
+
+
+# -- variance floors counted on units, at every depth and width ----------------------------------
+def _units(depth: int, width: int) -> float:
+    """The branch units of a 6n+2 net as one binomial sample: its dead fraction is the mean over
+    the 3n blocks of dead / channels, channels w, 2w and 4w by stage, so its variance is
+    p(1 - p) sum(1 / channels) / (3n)^2: the variance of one rate counted on (3n)^2 /
+    sum(1 / channels) units."""
+    n = (depth - 2) / 6
+    assert n == int(n), depth
+    channels = [width] * int(n) + [2 * width] * int(n) + [4 * width] * int(n)
+    return len(channels) ** 2 / sum(1 / c for c in channels)
+
+
+def _counting_variance(fraction: float, units: float) -> float:
+    """The variance of one fraction counted on ``units``, shrunk as (k + 1/2) / (N + 1)."""
+    shrunk = (fraction * units + 0.5) / (units + 1)
+    return shrunk * (1 - shrunk) / units
+
+
+def test_a_nets_branch_relus_have_w_2w_and_4w_channels_by_stage():
+    """The channel counts the unit count below rests on, read off a built plain-20."""
+    import torch
+    from conftest import net_spec
+
+    from resnet_essence.nets.resnet import build_model
+
+    model = build_model(net_spec("plain", 20, in_channels=1, width=4))
+    seen = []
+    handles = [
+        module.register_forward_hook(lambda _m, _i, out: seen.append(out.shape[1]))
+        for _, site, module in model.relu_sites()
+        if site == "branch"
+    ]
+    model(torch.zeros(2, 1, 8, 8))
+    for handle in handles:
+        handle.remove()
+    assert seen == [4] * 3 + [8] * 3 + [16] * 3
+
+
+@pytest.mark.parametrize("width", [4, 16, 64])
+def test_branch_units_are_the_closed_form_at_every_depth(width):
+    depths = (8, 20, 56, 110)
+    runs = pd.DataFrame(
+        [
+            {"arch": "plain", "depth": d, "seed": s, "base_width": width, "status": "completed"}
+            for d in depths
+            for s in range(2)
+        ]
+    ).assign(train_err=0.01, test_err=0.02, num_classes=10, n_train=1437, n_test=360)
+    # dead fractions of 0.1 (plain) and 0.3 (residual) at epoch 0, every seed alike
+    stats = [
+        {"arch": arch, "depth": d, "seed": s, "statistic": "dead_fraction_branch", "epoch": 0}
+        | {"value": value}
+        for arch, value in (("plain", 0.1), ("residual", 0.3))
+        for d in depths
+        for s in range(2)
+    ]
+    runs = pd.concat([runs, runs.assign(arch="residual")], ignore_index=True)
+    grid = Grid(runs, pd.DataFrame(columns=["epoch"]), pd.DataFrame(stats), RULES)
+    for depth in depths:
+        units = _units(depth, width)
+        assert branch_units(grid, ("plain", depth)) == pytest.approx(units, rel=1e-12)
+        _, _, floor = dead_units(grid, ("plain", depth), ("residual", depth), 0)
+        want = _counting_variance(0.1, units) + _counting_variance(0.3, units)
+        assert floor == pytest.approx(want, rel=1e-12), depth
+    unknown = Grid.of_runs(runs.drop(columns="base_width"), RULES)
+    assert math.isnan(branch_units(unknown, ("plain", 20)))  # no width recorded: no units
+
+
+def _flat_sweep(depth: int, narrow: int, wide: int, dead=(0.4, 0.1), inits=4) -> pd.DataFrame:
+    """A width sweep at initialisation with no spread over inits: the variance of the
+    difference is the counting floor alone."""
+    rows = []
+    for width, fraction, slope in ((narrow, dead[0], 2.0), (wide, dead[1], 0.5)):
+        for init in range(inits):
+            base = {"dataset": "digits", "arch": "plain", "depth": depth, "width": width}
+            base.update(init=init, epoch=0)
+            rows.append({**base, "statistic": "dead_fraction_branch", "value": fraction})
+            rows.append({**base, "statistic": "signal_norm_slope", "value": slope})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "depth, narrow, wide", [(8, 2, 32), (20, 4, 16), (56, 3, 48), (110, 8, 8 * 9)]
+)
+def test_the_width_sweeps_variance_floor_counts_the_units_of_each_width(depth, narrow, wide):
+    (w1,) = [t for t in width_tests(_flat_sweep(depth, narrow, wide), RULES) if t.claim_id == "W1"]
+    want = _counting_variance(0.4, _units(depth, narrow))
+    want += _counting_variance(0.1, _units(depth, wide))
+    assert w1.estimate.sd**2 == pytest.approx(want, rel=1e-12)
+    assert w1.estimate.effect == pytest.approx(0.3)
+
+
+# -- rules exactly at their thresholds ------------------------------------------------------------
+def test_a_run_exactly_at_the_convergence_criterion_has_converged():
+    at = RULES.converged_train_err
+    above = float(np.nextafter(at, 1.0))
+    runs, _, _ = _grid(seeds=4, noise=0.0)
+    runs = runs.assign(train_err_eval=0.001)
+    net = (runs["arch"] == "plain") & (runs["depth"] == 20)
+    runs.loc[net, "train_err_eval"] = [at, above, np.nan, np.nan]
+    runs.loc[net, "train_err"] = [0.001, 0.001, at, above]  # seeds 2-3: the running error
+    grid = Grid.of_runs(runs, RULES)
+    assert grid.converged(("plain", 20)).tolist() == [True, False, True, False]
+    seeds, why_not = grid.end_seeds(("plain", 20), ("residual", 20))
+    assert seeds == [0, 2] and why_not == ""
+
+
+def test_a_width_exactly_at_the_convergence_criterion_is_compared_after_training():
+    at = RULES.converged_train_err
+    errors = {0: at, 1: at, 2: float(np.nextafter(at, 1.0))}
+    trained = _sweep(0.5, 0.05, 2.0, 0.2, 10, lambda width, init: errors.get(init, 0.5), inits=3)
+    (w1,) = [t for t in width_tests(trained, RULES) if t.claim_id == "W1"]
+    assert w1.seeds == (0, 1) and not w1.reason
+
+
+def test_a_run_exactly_at_the_failure_fraction_of_chance_has_failed():
+    limit = 0.5 * (1 - 1 / 10)  # report.failure_fraction of the chance error of ten classes
+    assert RULES.failure_fraction == 0.5
+    runs, _, _ = _grid(seeds=2, noise=0.0)
+    net = (runs["arch"] == "plain") & (runs["depth"] == 56)
+    runs.loc[net, "train_err"] = [limit, float(np.nextafter(limit, 0.0))]
+    assert Grid.of_runs(runs, RULES).failed(("plain", 56)).tolist() == [True, False]
+
+
+def test_t1_passes_at_the_tolerance_and_fails_just_above_it():
+    def rows(worst):
+        values = pd.DataFrame({"statistic": "always_active_logit_change", "value": [0.0, worst]})
+        return _check_rows(values, RULES)
+
+    (row,) = rows(RULES.exact_tolerance)
+    assert (row.claim_id, row.verdict, row.effect) == ("T1", SANITY_PASSED, RULES.exact_tolerance)
+    (row,) = rows(float(np.nextafter(RULES.exact_tolerance, 1.0)))
+    assert row.verdict == SANITY_FAILED
+    assert _check_rows(pd.DataFrame({"statistic": ["x"], "value": [1.0]}), RULES) == []
+
+
+# -- verdicts no scenario above reaches ----------------------------------------------------------
+def _with_t1(grid, worst: float):
+    """The grid with T1's measure on every trained net: 0, but ``worst`` on one."""
+    runs, epochs, net = grid
+    t1 = runs[["dataset", "arch", "depth", "seed"]].assign(
+        epoch=10, statistic="always_active_logit_change", value=0.0
+    )
+    t1.loc[t1.index[0], "value"] = worst
+    return runs, epochs, pd.concat([net, t1], ignore_index=True)
+
+
+def _bottlenecks_by_seed(test_err: dict, n_test: int) -> pd.DataFrame:
+    """bottleneck_runs.csv: ``test_err`` {(variant, width): one error per seed}."""
+    return pd.DataFrame(
+        [
+            {"dataset": "digits", "variant": variant, "width": width, "seed": seed}
+            | {"status": "completed", "test_err": err, "n_test": n_test, "num_classes": 10}
+            for (variant, width), errors in test_err.items()
+            for seed, err in enumerate(errors)
+        ]
+    )
+
+
+def test_alike_nets_on_a_cifar_sized_test_set_are_negligible_or_no_worse_and_t1_passes():
+    """Test errors alike at 10% (1000 of CIFAR-10's 10000 test images, well off the floor) over
+    24 seeds: 4b', B1 and B2 negligible, P' and B3 no worse (agrees); T1's largest logit change
+    exactly at the tolerance passes."""
+    seeds = 24
+    archs = ("residual", "preact")  # the nets these rows compare
+    test = {("residual", 8): 0.1, ("residual", 56): 0.1, ("preact", 56): 0.1}
+    runs, epochs, net = _with_t1(_grid(test=test, archs=archs, seeds=seeds), RULES.exact_tolerance)
+    rng = np.random.default_rng(3)
+    alike = {
+        (v, w): tuple(0.1 + 0.002 * rng.random(seeds))
+        for v in ("linear", "relu", "expansion")
+        for w in (4, 16)
+    }
+    claims = _verdicts(
+        (runs.assign(n_test=10_000), epochs, net),
+        bottleneck_runs=_bottlenecks_by_seed(alike, 10_000),
+    )
+    assert _one(claims, "4b'", "depth 56 vs 8")["verdict"] == NEGLIGIBLE
+    assert _one(claims, "P'", "depth 56")["verdict"] == AGREES
+    assert _one(claims, "B1", "bottleneck 4")["verdict"] == NEGLIGIBLE
+    assert _one(claims, "B2", "bottleneck 4 vs 16")["verdict"] == NEGLIGIBLE
+    assert _one(claims, "B3", "bottleneck 16")["verdict"] == AGREES
+    row = _one(claims, "T1", "every trained net")
+    assert row["verdict"] == SANITY_PASSED and row["effect"] == RULES.exact_tolerance
+
+
+def test_few_noisy_seeds_leave_error_bottleneck_width_and_response_rows_inconclusive():
+    """Three seeds that disagree by tens of points: 4b', P, P', 7b, B1-B3, W1 and W2 cannot
+    decide; T1 with one net whose logits moved by 1e-5 fails."""
+    archs = ("residual", "preact")  # the nets these rows compare
+    train = {("preact", 56): (0.029, 0.0, 0.029)}  # converged, 28 errors of 1437 on average
+    test = {
+        ("residual", 8): (0.1, 0.3, 0.2),
+        ("residual", 56): (0.3, 0.1, 0.25),
+        ("preact", 56): (0.15, 0.3, 0.1),
+    }
+    stats = {("response_median", "residual", d, 0): 1.0 for d in DEPTHS}
+    stats[("response_median", "residual", 8, 10)] = (0.6, 0.4, 0.7)
+    stats[("response_median", "residual", 56, 10)] = (0.3, 0.9, 0.5)
+    grid = _grid(train=train, test=test, stats=stats, archs=archs, seeds=3, noise=0.0)
+    runs, epochs, net = _with_t1(grid, 1e-5)
+    bottlenecks = {
+        ("linear", 4): (0.1, 0.4, 0.2),
+        ("relu", 4): (0.3, 0.1, 0.35),
+        ("expansion", 4): (0.3, 0.1, 0.3),
+        ("linear", 16): (0.2, 0.3, 0.1),
+        ("relu", 16): (0.1, 0.35, 0.3),
+    }
+    sweep = []
+    for width, dead, slope in (
+        (2, (0.1, 0.5, 0.3), (2.0, 0.5, 1.5)),
+        (32, (0.3, 0.1, 0.2), (0.5, 2.0, 1.0)),
+    ):
+        for init in range(3):
+            base = {"dataset": "digits", "arch": "plain", "depth": 56, "width": width}
+            base.update(init=init, epoch=0)
+            sweep.append({**base, "statistic": "dead_fraction_branch", "value": dead[init]})
+            sweep.append({**base, "statistic": "signal_norm_slope", "value": slope[init]})
+    claims = _verdicts(
+        (runs.assign(norm="batch"), epochs, net),
+        bottleneck_runs=_bottlenecks_by_seed(bottlenecks, 360),
+        width_sweep=pd.DataFrame(sweep),
+    )
+    for claim_id, setting in (
+        ("4b'", "depth 56 vs 8"),
+        ("P", "depth 56"),
+        ("P'", "depth 56"),
+        ("7b", "depth 56 vs 8"),
+        ("B1", "bottleneck 4"),
+        ("B2", "bottleneck 4 vs 16"),
+        ("B3", "bottleneck 4"),
+        ("W1", "plain-56, initialisation"),
+        ("W2", "plain-56, initialisation"),
+    ):
+        row = _one(claims, claim_id, setting)
+        assert row["verdict"] == INCONCLUSIVE, row.to_dict()
+        assert "reaches across" in row["reason"], row.to_dict()
+    assert _one(claims, "T1", "every trained net")["verdict"] == SANITY_FAILED
+
+
+def test_few_noisy_seeds_leave_the_interventions_inconclusive():
+    """The explanation family (claims Z and R) on three seeds that disagree: the zeros taken
+    out (Z1, Z2, Z4) and a ReLU on the identity (R1-R3) cannot decide."""
+    archs = ("plain", "residual", "plain-leaky0.2", "preact", "preact-reluid")
+    train = {
+        ("plain", 56): (0.2, 0.25, 0.3),  # a gap to the residual net's 0.5%: Z2 is judged
+        ("plain-leaky0.2", 56): (0.3, 0.1, 0.25),
+        ("preact", 56): (0.1, 0.2, 0.15),
+        ("preact-reluid", 56): (0.2, 0.1, 0.18),
+    }
+    speed = {("preact", 20): (1.0, 3.0, 2.0), ("preact-reluid", 20): (3.0, 1.0, 2.5)}
+    stats = {
+        ("signal_norm_slope", arch, 56, 0): values
+        for arch, values in (
+            ("plain", (1.0, 2.0, 1.5)),
+            ("plain-leaky0.2", (2.0, 1.0, 1.8)),
+            ("preact", (1.0, 2.0, 1.5)),
+            ("preact-reluid", (2.0, 1.0, 1.8)),
+        )
+    }
+    grid = _grid(train=train, speed=speed, stats=stats, archs=archs, seeds=3, noise=0.0)
+    claims = _verdicts(tuple(t[t["depth"] != 8] for t in grid))  # depths 20 and 56 suffice
+    for claim_id, setting in (
+        ("Z1", "depth 56, leaky0.2"),
+        ("Z2", "depth 56, leaky0.2"),
+        ("Z4", "depth 56, leaky0.2, epoch 0"),
+        ("R1", "depth 56"),
+        ("R2", "depth 20"),
+        ("R3", "depth 56, epoch 0"),
+    ):
+        row = _one(claims, claim_id, setting)
+        assert row["verdict"] == INCONCLUSIVE, row.to_dict()
+        assert "reaches across" in row["reason"], row.to_dict()

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,31 @@ def _hooks_left(model: nn.Module) -> int:
         len(m._forward_hooks) + len(m._backward_hooks) + len(m._forward_pre_hooks)
         for m in model.modules()
     )
+
+
+def _signal_by_autograd(model, x, y) -> tuple[list[float], list[int]]:
+    """(norm, element count) of dL/dh at the stem's output and at every block's output, taken
+    apart from layer_statistics: torch.autograd.grad of the loss with respect to those outputs,
+    on a copy of the net in training mode (as the statistics are measured)."""
+    net = copy.deepcopy(model).train()
+    outputs = []
+    keep = lambda _module, _inputs, output: outputs.append(output)
+    handles = [net.relu1.register_forward_hook(keep)]
+    handles += [block.register_forward_hook(keep) for block in net.blocks()]
+    loss = nn.functional.cross_entropy(net(x), y)
+    for handle in handles:
+        handle.remove()
+    grads = torch.autograd.grad(loss, outputs)
+    return [g.norm().item() for g in grads], [g.numel() for g in grads]
+
+
+def _weight_grads_by_backward(model, x, y) -> list[float]:
+    """The norm of every conv and linear layer's weight gradient, in depth order, from one plain
+    backward pass on a copy of the net in training mode."""
+    net = copy.deepcopy(model).train()
+    nn.functional.cross_entropy(net(x), y).backward()
+    layers = [m for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    return [m.weight.grad.norm().item() for m in layers]
 
 
 def test_linear_net_gradient_norms_match_hand_derivation():
@@ -73,14 +100,26 @@ def test_dead_fraction_from_bias(bias, dead, active):
 
 def test_response_std_and_signal_norms_are_reported_per_layer():
     model = build_model(net_spec("residual", 14, in_channels=1, width=4))
-    table = layer_statistics(model, torch.randn(32, 1, 8, 8), torch.arange(32) % 10)
+    x, y = torch.randn(32, 1, 8, 8), torch.arange(32) % 10
+    table = layer_statistics(model, x, y)
     bn = table[table["kind"] == "bn"]
     assert len(bn) == 1 + 2 * 6
     # BatchNorm in train mode with unit gamma normalises to std ~1
     np.testing.assert_allclose(bn["response_std"], 1.0, atol=0.05)
     signal = table[table["kind"] == "signal"]
     assert list(signal["layer"]) == ["stem", *[f"block{i}" for i in range(6)]]
-    assert (signal["signal_grad_norm"] > 0).all()
+    norms, _ = _signal_by_autograd(model, x, y)
+    np.testing.assert_allclose(signal["signal_grad_norm"], norms, rtol=1e-5)
+    # the last block's by hand: average pooling then the classifier, so dL/dh at each of its
+    # 2 x 2 positions is W^T (softmax - onehot) / (batch x positions)
+    net = copy.deepcopy(model).train()
+    with torch.no_grad():
+        probs = torch.softmax(net(x), 1)
+    onehot = nn.functional.one_hot(y, 10).float()
+    per_image = (probs - onehot) @ net.fc.weight / (32 * 4)  # (batch, channels), every position
+    assert signal["signal_grad_norm"].iloc[-1] == pytest.approx(
+        2 * per_image.norm().item(), rel=1e-5
+    )
     # per element: the block outputs of stage 1 hold 32 x 4 x 8 x 8 numbers
     first = signal.iloc[1]
     assert first["signal_grad_rms"] == pytest.approx(first["signal_grad_norm"] / (32 * 256) ** 0.5)
@@ -89,11 +128,16 @@ def test_response_std_and_signal_norms_are_reported_per_layer():
 
 def test_preact_sites_and_signals_are_measured():
     model = build_model(net_spec("preact", 14, in_channels=1, width=4))
-    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    table = layer_statistics(model, x, y)
     relu = table[table["kind"] == "relu"]
     assert relu["site"].value_counts().to_dict() == {"block_input": 6, "branch": 6, "head": 1}
     assert (table["kind"] == "bn").sum() == 2 * 6 + 1
-    assert (table.loc[table["kind"] == "signal", "signal_grad_rms"] > 0).all()
+    norms, counts = _signal_by_autograd(model, x, y)
+    signal = table[table["kind"] == "signal"]
+    np.testing.assert_allclose(signal["signal_grad_norm"], norms, rtol=1e-5)
+    rms = [norm / count**0.5 for norm, count in zip(norms, counts, strict=True)]
+    np.testing.assert_allclose(signal["signal_grad_rms"], rms, rtol=1e-5)
 
 
 def _zero_output_fractions(model, x) -> list[float]:
@@ -130,7 +174,8 @@ def test_leaky_sites_are_measured_where_the_relus_were_and_never_output_zero(arc
     zeros = _zero_output_fractions(relu, x)
     np.testing.assert_allclose(zeros, 1 - rows_a["relu_active_fraction"].to_numpy(), atol=1e-6)
     assert _zero_output_fractions(leaky, x) == [0.0] * len(rows_b)
-    assert (b.loc[b["kind"] == "signal", "signal_grad_norm"] > 0).all()
+    norms, _ = _signal_by_autograd(leaky, x, y)
+    np.testing.assert_allclose(b.loc[b["kind"] == "signal", "signal_grad_norm"], norms, rtol=1e-5)
     assert _hooks_left(leaky) == 0
 
 
@@ -149,11 +194,25 @@ def test_a_leaky_net_below_zero_everywhere_is_inactive_but_outputs_no_zero():
 
 def test_the_relu_on_the_identity_is_measured_at_its_own_site():
     model = build_model(net_spec("preact-reluid", 14, in_channels=1, width=4))
-    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    x = torch.randn(16, 1, 8, 8)
+    table = layer_statistics(model, x, torch.arange(16) % 10)
     relu = table[table["kind"] == "relu"]
     counts = relu["site"].value_counts().to_dict()
     assert counts == {"block_input": 6, "branch": 6, "head": 1, "shortcut": 6}
-    assert relu.loc[relu["site"] == "shortcut", "relu_active_fraction"].between(0, 1).all()
+    # the share of each identity ReLU's inputs above 0, read off the net apart
+    net, above = copy.deepcopy(model).train(), []
+    handles = [
+        block.shortcut_relu.register_forward_hook(
+            lambda _m, inputs, _out: above.append((inputs[0] > 0).float().mean().item())
+        )
+        for block in net.blocks()
+    ]
+    net(x)
+    for handle in handles:
+        handle.remove()
+    shortcut = relu.loc[relu["site"] == "shortcut", "relu_active_fraction"]
+    np.testing.assert_allclose(shortcut, above, rtol=1e-6)
+    assert min(above) > 0.1 and max(above) < 0.9  # neither all nor none: the share is measured
 
 
 def test_hooks_are_removed_even_when_the_forward_pass_fails():
@@ -229,7 +288,9 @@ def test_measure_snapshots_shapes():
 
 def test_networks_without_batchnorm_are_measured_too():
     model = build_model(net_spec("plain", 14, in_channels=1, width=4, norm="none"))
-    table = layer_statistics(model, torch.randn(16, 1, 8, 8), torch.arange(16) % 10)
+    x, y = torch.randn(16, 1, 8, 8), torch.arange(16) % 10
+    table = layer_statistics(model, x, y)
     assert (table["kind"] == "bn").sum() == 0
     assert (table["kind"] == "relu").sum() == 1 + 2 * 6
-    assert table.loc[table["kind"] == "weight", "weight_grad_norm"].gt(0).all()
+    weights = table[table["kind"] == "weight"].sort_values("layer_index")["weight_grad_norm"]
+    np.testing.assert_allclose(weights, _weight_grads_by_backward(model, x, y), rtol=1e-5)

@@ -171,4 +171,27 @@ def test_class_evidence_rows_of_a_net():
     assert len(wide) == len(list(model.relu_sites()))
     change = wide["class_acc_output"] - wide["class_acc_input"]
     np.testing.assert_allclose(wide["class_acc_change"], change)
-    assert ((wide["class_acc_input"] >= 0) & (wide["class_acc_input"] <= 1)).all()
+    # each site's input accuracy is the probe's on that ReLU's own input, read off the net
+    # apart: each channel averaged over the four quadrants of its map
+    inputs = {}
+    handles = [
+        module.register_forward_hook(
+            lambda _m, i, _o, index=index: inputs.setdefault(index, []).append(i[0])
+        )
+        for index, (_, _, module) in enumerate(model.relu_sites())
+    ]
+    with torch.no_grad():
+        model(x[:20])
+        model(x[20:])
+    for handle in handles:
+        handle.remove()
+
+    def quadrants(t):
+        b, c, h, w = t.shape
+        return t.reshape(b, c, 2, h // 2, 2, w // 2).mean(dim=(3, 5)).reshape(b, 4 * c)
+
+    want = [
+        linear_probe_accuracy((quadrants(fit), y[:20]), (quadrants(held), y[20:]), 10)
+        for fit, held in (inputs[i] for i in range(len(inputs)))
+    ]
+    np.testing.assert_allclose(wide["class_acc_input"], want, atol=1e-12)

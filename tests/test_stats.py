@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.proportion import proportion_confint
@@ -39,11 +40,36 @@ def test_mean_ci_drops_non_finite_values_and_handles_one_value():
     assert mean_ci([])[3] == 0
 
 
-def test_bounded_intervals_stay_inside_the_range_and_hold_the_mean():
-    mean, lo, hi, _ = bounded_mean_ci([-0.9, -0.95, -0.5], -1, 1)
-    assert -1 <= lo <= mean <= hi <= 1
-    mean, lo, hi, _ = bounded_mean_ci([0.99, 1.0, 0.97])
-    assert 0 <= lo <= mean <= hi <= 1
+def _logit_t_interval(values, lower, upper):
+    """The 95% t interval of the logits of the values rescaled to (0, 1) (kept 1e-6 from the
+    ends), mapped back into [lower, upper]."""
+    share = np.clip((np.asarray(values) - lower) / (upper - lower), 1e-6, 1 - 1e-6)
+    logits = np.log(share / (1 - share))
+    lo, hi = sps.t.interval(0.95, len(logits) - 1, loc=logits.mean(), scale=sps.sem(logits))
+    return lower + (upper - lower) * expit(lo), lower + (upper - lower) * expit(hi)
+
+
+@pytest.mark.parametrize(
+    "values, lower, upper",
+    [
+        ([-0.9, -0.95, -0.5], -1, 1),  # a correlation
+        ([0.99, 1.0, 0.97], 0, 1),  # one value at the end: its logit is taken 1e-6 from it
+        ([0.2, 0.3, 0.25, 0.28], 0, 1),
+    ],
+)
+def test_bounded_intervals_are_the_logit_t_interval_mapped_back(values, lower, upper):
+    mean, lo, hi, n = bounded_mean_ci(values, lower, upper)
+    assert (mean, n) == (pytest.approx(np.mean(values)), len(values))
+    assert (lo, hi) == pytest.approx(_logit_t_interval(values, lower, upper), rel=1e-9)
+
+
+def test_a_bounded_interval_the_transform_moved_off_the_mean_is_widened_to_it():
+    # nine values at 0.001 and one at 0.9: the logits' interval maps back below the mean 0.0909
+    values = [0.001] * 9 + [0.9]
+    lo_logit, hi_logit = _logit_t_interval(values, 0, 1)
+    assert hi_logit < np.mean(values)
+    mean, lo, hi, _ = bounded_mean_ci(values)
+    assert lo == pytest.approx(lo_logit, rel=1e-9) and hi == mean == pytest.approx(0.0909)
 
 
 @pytest.mark.parametrize(
@@ -56,9 +82,10 @@ def test_bounded_intervals_stay_inside_the_range_and_hold_the_mean():
         ([0.2, 0.9], 50),
     ],
 )
-def test_group_intervals_of_error_rates_stay_in_zero_one_and_hold_the_mean(rates, n_trials):
+def test_group_intervals_of_error_rates_are_never_narrower_than_counting_alone(rates, n_trials):
+    # the exact cells (Clopper-Pearson from scipy's beta): tests/test_table_writers.py
     mean, lo, hi, n = pooled_rate_ci(rates, n_trials)
-    assert 0.0 <= lo <= mean <= hi <= 1.0 and n == len(rates)
+    assert mean == pytest.approx(np.mean(rates)) and n == len(rates)
     assert hi > lo  # a zero-variance arm still has the uncertainty of counting
     pooled = sps.binomtest(round(mean * n * n_trials), n * n_trials).proportion_ci()
     assert hi - lo >= (pooled.high - pooled.low) - 1e-9  # never narrower than pure counting
@@ -122,8 +149,14 @@ def test_rate_differences_keep_the_binomial_floor_and_stay_in_minus_one_one():
     estimate, _ = paired(same, same + 0.3, n_trials=360)
     assert estimate.decidable and estimate.sd > 0  # identical differences still count
     assert estimate.effect == pytest.approx(-0.3)
-    wide, _ = paired(pd.Series([0.9, 0.9, 0.05]), pd.Series([0.02, 0.03, 0.9]), n_trials=360)
-    assert -1 <= wide.lo <= wide.hi <= 1
+    # differences -0.9, -0.8, -0.2: the t interval [-1.57, 0.31] is cut at -1, not at its top
+    a, b = pd.Series([0.05, 0.1, 0.6]), pd.Series([0.95, 0.9, 0.8])
+    wide, _ = paired(a, b, n_trials=360)
+    diffs = (a - b).to_numpy()
+    assert diffs.var(ddof=1) > 0.1  # far above the binomial floor (< 0.001): the t interval
+    low, high = sps.t.interval(0.95, 2, loc=diffs.mean(), scale=sps.sem(diffs))
+    assert low < -1.5 and wide.lo == -1.0
+    assert wide.hi == pytest.approx(high) and high == pytest.approx(0.307, abs=1e-3)
 
 
 def test_no_decision_from_zero_spread_or_one_value():

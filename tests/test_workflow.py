@@ -324,7 +324,6 @@ def test_rule_publish_copies_a_run_with_its_provenance(smoke_run):
         recompute_main([str(example)])  # a missing table is named, not a traceback
 
 
-@pytest.mark.pipeline
 def test_rule_environments_install_no_checkout_and_jobs_find_the_library():
     """`--sdm conda` builds each rule's environment from a copy of its file, elsewhere: a
     relative `pip: -e .` there would install the wrong directory. The rules' environment holds
@@ -343,7 +342,6 @@ def test_rule_environments_install_no_checkout_and_jobs_find_the_library():
     assert "library_for_jobs(SRC)" in common and "sys.path.insert(0, SRC)" in common
 
 
-@pytest.mark.pipeline
 def test_jobs_inherit_the_checkout_first_on_their_python_path(monkeypatch):
     from resnet_essence.scripting import library_for_jobs
 
