@@ -67,16 +67,20 @@ def _zeros_tests(grid: Grid, depth: int) -> list[Test]:
         if not grid.rows(residual).empty:
             tests.append(_closing_test(grid, setting, net, plain, residual))
         tests.append(speed_test(grid, net, plain, "Z3", setting))
-        for epoch in (grid.first, grid.last):
-            if epoch is None:
-                continue
-            tests.append(
-                statistic_test(
-                    grid, "Z4", f"{setting}, epoch {epoch}", net, plain, SLOPE, epoch,
-                    SLOPE_DETAIL, transform=np.abs,
-                )
-            )  # fmt: skip
+        tests += _slope_tests(grid, "Z4", setting, net, plain)
     return tests
+
+
+def _slope_tests(grid: Grid, claim_id: str, setting: str, a: Net, b: Net) -> list[Test]:
+    """|slope| of the backward signal, a minus b, at initialisation and at the end."""
+    return [
+        statistic_test(
+            grid, claim_id, f"{setting}, epoch {epoch}", a, b, SLOPE, epoch, SLOPE_DETAIL,
+            transform=np.abs,
+        )
+        for epoch in (grid.first, grid.last)
+        if epoch is not None
+    ]  # fmt: skip
 
 
 def _closing_test(grid: Grid, setting: str, net: Net, plain: Net, residual: Net) -> Test:
@@ -178,15 +182,7 @@ def _nonlinear_identity_tests(grid: Grid, depth: int) -> list[Test]:
     setting = f"depth {depth}"
     tests = [error_test(grid, "R1", setting, net, preact, "train_err", note=grid.describe(net))]
     tests.append(speed_test(grid, net, preact, "R2", setting))
-    for epoch in (grid.first, grid.last):
-        if epoch is not None:
-            tests.append(
-                statistic_test(
-                    grid, "R3", f"{setting}, epoch {epoch}", net, preact, SLOPE, epoch,
-                    SLOPE_DETAIL, transform=np.abs,
-                )
-            )  # fmt: skip
-    return tests
+    return tests + _slope_tests(grid, "R3", setting, net, preact)
 
 
 def intervention_tests(
