@@ -46,10 +46,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 try:
-    from resnet_essence.files import write_json, write_text
+    from resnet_essence.files import read_json, write_json, write_text
 except ImportError:  # a plain checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from resnet_essence.files import write_json, write_text
+    from resnet_essence.files import read_json, write_json, write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -143,6 +143,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--progress-seconds", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     parser.add_argument("--survivors", type=Path, default=RESULTS / "mutation-survivors.txt")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="run nothing: read the verdicts of --survivors and update the equivalent count and "
+        "score of --out (and the survivors file's header)",
+    )
     parser.add_argument(
         "--keep",
         action="store_true",
@@ -465,6 +471,37 @@ def read_verdicts(path: Path) -> dict[str, str]:
     return verdicts
 
 
+def verdicts_by_name(text: str) -> dict[str, str]:
+    """The verdict of each block of a survivors file, by mutant name."""
+    out = {}
+    for block in text.split("\n=== ")[1:]:
+        lines = block.splitlines()
+        for line in lines[1:]:
+            if line.startswith("verdict: "):
+                out[lines[0].strip()] = line[len("verdict: ") :].strip()
+                break
+    return out
+
+
+def rescore(result: dict, survivors: str) -> tuple[dict, str]:
+    """``result`` (mutation.json) with the verdicts of ``survivors`` (the survivors file's
+    text): each not-killed mutant's verdict, the equivalent count and the score without them,
+    overall and per module; and the survivors file with its header redone."""
+    verdicts = verdicts_by_name(survivors)
+    for r in result["not_killed"]:
+        r["verdict"] = verdicts.get(r["name"], r["verdict"])
+    equivalent = [r for r in result["not_killed"] if r["verdict"].startswith("equivalent")]
+    for scope, files in [(result, None), *((v, f) for f, v in result["per_module"].items())]:
+        e = sum(files is None or r["file"] == files for r in equivalent)
+        detected = scope["killed"] + scope["timeouts"]
+        scope["equivalent"] = e
+        left = scope["checked"] - e
+        scope["score_without_equivalent"] = round(detected / left, 4) if left > 0 else None
+    header = "\n".join(f"# {line}" if line else "#" for line in survivors_header(result))
+    blocks = survivors.find("\n=== ")  # from the blank line before the first block
+    return result, header + "\n" + (survivors[blocks:] if blocks >= 0 else "")
+
+
 def survivors_text(header: list[str], survivors: list[dict]) -> str:
     out = [f"# {line}" if line else "#" for line in header]
     for s in survivors:
@@ -567,7 +604,11 @@ def survivors_header(result: dict) -> list[str]:
         f"{result['tests_from']}):",
         *(f"  {t['path']} ({t['state']})" for t in result["tests"]),
         f"Score: {fmt_score(result)}; {result['minutes']:.1f} min"
-        + (" (cut by --max-minutes)" if result["truncated"] else "")
+        + (
+            f" (cut by --max-minutes: {result['not_checked']} mutants not reached)"
+            if result["truncated"]
+            else ""
+        )
         + ".",
         "",
         "One block a mutant: its mutmut name, the line it changes, its status, a verdict and the",
@@ -579,6 +620,12 @@ def survivors_header(result: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.rescore:
+        result, text = rescore(read_json(args.out), args.survivors.read_text(encoding="utf-8"))
+        write_json(args.out, result)
+        write_text(args.survivors, text)
+        log(f"score {fmt_score(result)}; rewrote {args.out} and {args.survivors}")
+        return result
     started = time.monotonic()
     deadline = started + args.max_minutes * 60
     load_before = os.getloadavg()[0]

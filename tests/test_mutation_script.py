@@ -130,3 +130,41 @@ def test_a_rerun_keeps_the_verdicts_written_by_hand(mutation, tmp_path):
     key = mutation.change_key("src/m.py", DIFF_M.replace("@@ -2,5", "@@ -7,5"))
     assert mutation.read_verdicts(path) == {key: "equivalent: y is an int"}
     assert "=== pkg.m.xǁCǁm__mutmut_12\nfile: src/m.py:10 (C.m)\nstatus: survived" in text
+
+
+def test_rescoring_counts_the_verdicts_written_by_hand(mutation):
+    survivor = {
+        "name": "pkg.m.xǁCǁm__mutmut_12",
+        "file": "src/m.py",
+        "line": 10,
+        "function": "C.m",
+        "status": "survived",
+        "verdict": mutation.UNCLASSIFIED,
+        "diff": DIFF_M,
+    }
+    counts = mutation.summarise([{"status": "killed"}] * 3 + [{"status": "survived"}])
+    result = {
+        **counts,
+        "tool": "mutmut",
+        "version": "3",
+        "commit": "abc",
+        "date": "today",
+        "mutants_total": 10,
+        "sample": {"size": 4, "seed": 0},
+        "tests": [{"path": "tests/test_a.py", "state": "committed"}],
+        "tests_from": "worktree",
+        "minutes": 1.0,
+        "truncated": False,
+        "per_module": {"src/m.py": dict(counts)},
+        "not_killed": [{k: survivor[k] for k in ("name", "file", "line", "status", "verdict")}],
+    }
+    text = mutation.survivors_text(mutation.survivors_header(result), [survivor])
+    text = text.replace("verdict: unclassified", "verdict: equivalent: y is an int")
+    assert mutation.verdicts_by_name(text) == {survivor["name"]: "equivalent: y is an int"}
+    result, rewritten = mutation.rescore(result, text)
+    assert result["equivalent"] == result["per_module"]["src/m.py"]["equivalent"] == 1
+    assert result["score"] == 0.75 and result["score_without_equivalent"] == 1.0
+    assert result["not_killed"][0]["verdict"] == "equivalent: y is an int"
+    score = next(line for line in rewritten.splitlines() if line.startswith("# Score:"))
+    assert "75.0% of 4 checked" in score and "100.0% without the equivalent ones" in score
+    assert rewritten.endswith(text[text.index("\n=== ") :])
