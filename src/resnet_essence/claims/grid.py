@@ -86,17 +86,23 @@ class Grid:
         """Per seed: the final weights' training error is at most report.converged_train_err,
         measured in eval mode without augmentation (train_err_eval); runs trained before that
         was measured are judged on the last epoch's running error, as they were published."""
-        rows = self.rows(net)
-        done = rows["status"] == "completed"
-        error = rows["train_err"]
-        if "train_err_eval" in rows:
-            error = rows["train_err_eval"].where(rows["train_err_eval"].notna(), error)
-        return done & (error <= self.rules.converged_train_err)
+        done = self.rows(net)["status"] == "completed"
+        return done & (self.clean_error(net) <= self.rules.converged_train_err)
 
     def error(self, net: Net, column: str) -> pd.Series:
         """Final error per seed; a diverged run (non-finite weights) counts at chance."""
         rows = self.rows(net)
         return rows[column].where(rows["status"] == "completed", self.chance).astype(float)
+
+    def clean_error(self, net: Net) -> pd.Series:
+        """Final training error per seed in eval mode (train_err_eval) where the run measured
+        it, else the last epoch's running error; a diverged run counts at chance."""
+        rows = self.rows(net)
+        error = self.error(net, "train_err")
+        if "train_err_eval" in rows:
+            done = rows["status"] == "completed"
+            error = rows["train_err_eval"].where(done & rows["train_err_eval"].notna(), error)
+        return error.astype(float)
 
     def describe(self, net: Net) -> str:
         """How the runs of a net ended, in words: converged, trained partly, failed."""

@@ -64,12 +64,7 @@ def _changed(arch: str) -> tuple[str, float]:
 
 def _measures(grid: Grid, net: tuple[str, int]) -> dict[str, tuple[float, float, float]]:
     """(mean, lo, hi) of each measure of one net over its seeds."""
-    rows = grid.rows(net)
-    clean = grid.error(net, "train_err")
-    if "train_err_eval" in rows:
-        done = rows["status"] == "completed"
-        clean = rows["train_err_eval"].where(done & rows["train_err_eval"].notna(), clean)
-    out = {"train_err": pooled_rate_ci(clean, grid.n_train)[:3]}
+    out = {"train_err": pooled_rate_ci(grid.clean_error(net), grid.n_train)[:3]}
     speed = epochs_to(grid, net, grid.rules.speed_train_err).fillna(grid.schedule)
     out["speed"] = mean_ci(speed)[:3]
     for key, epoch in (("slope_init", grid.first), ("slope_end", grid.last)):
