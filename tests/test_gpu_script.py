@@ -142,8 +142,19 @@ def test_tiny_run_cut_by_its_budget_then_resumed_fills_outdir(tmp_path, archive)
     work = tmp_path / "work"
     tiny = ("--tiny", "--archive", str(archive), "--workdir", str(work))
 
-    # a budget that ends the pipeline part way: SIGTERM, exit status 124, the logs come back
-    cut = gpu_run(str(tmp_path / "cut"), *tiny, "--budget", "60")
+    # a budget that ends the pipeline part way: SIGTERM, exit status 124, the logs come back.
+    # The smallest budget leaves the pipeline ~18 s, and every rule script of this call starts
+    # 3 s late (a sitecustomize on PYTHONPATH, which the jobs inherit), so the DAG's chain of
+    # jobs cannot finish in time however fast the machine: the whole tiny run took 38 s on
+    # CI's machine, where a 60 s budget was once not enough to cut it.
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(
+        "import sys, time\n"
+        "if any('.snakemake/scripts/' in arg for arg in sys.orig_argv):\n"
+        "    time.sleep(3)\n"
+    )
+    cut = gpu_run(str(tmp_path / "cut"), *tiny, "--budget", "40", env={"PYTHONPATH": str(slow)})
     assert cut.returncode == 124, tail(cut)
     assert "pipeline: TIMED OUT" in cut.stdout and "resumes them" in cut.stdout
     assert {"gpu_run.log", "snakemake.log"} <= {f.name for f in (tmp_path / "cut").iterdir()}
