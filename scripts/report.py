@@ -34,7 +34,12 @@ def report(inputs, config, outputs) -> None:
     }
     titles = dict(zip(config["report"]["beside"], inputs["beside"], strict=True))
     setup.update(beside_setup(claims, tables["runs"], config["report"], titles))
-    figure = os.path.relpath(inputs["figure"], Path(outputs["md"]).parent)
+    here = Path(outputs["md"]).parent
+    figure = os.path.relpath(inputs["figure"], here)
+    # every supplementary figure the figure rule drew, in its order (S1, S2, ...)
+    setup["supplementary"] = [
+        os.path.relpath(path, here) for path in rp.supplementary_files(inputs["supplementary"])
+    ]
     for path in inputs["interventions"]:  # the explanation family's figure, where there is one
         setup["interventions"] = os.path.relpath(path, Path(outputs["md"]).parent)
     text = rp.build_report(tables, claims, cl.claims_definitions(rules), setup, figure)

@@ -29,6 +29,8 @@ SECTIONS = [
     "Replications",
     "Checks",
     "Figure",
+    "Supplementary figures",
+    "Figure S1. Replications of published results",
     "Final errors",
     "Linear and ReLU bottlenecks (MobileNetV2-style nets)",
     "ReLU collapse (2-D spiral and 3-D swiss roll)",
@@ -72,6 +74,11 @@ def test_report_html_in_headless_chromium(smoke_run, tmp_path):
     images = json.loads(unescape(found.group(1)))
     assert images and all(width > 0 for _, width in images), images
     assert any(src.endswith("figures/main.png") for src, _ in images)
+    # every figure the report names is there and loads, and every supplementary figure drawn is
+    # named, each under its own heading (Figure S1, S2, ...)
+    drawn = sorted(p.name for p in (smoke_run / "results/figures/supplementary").glob("S*.png"))
+    named = sorted(src.rsplit("/", 1)[-1] for src, _ in images if "/supplementary/" in src)
+    assert drawn and named == drawn, (named, drawn)
     headings = [unescape(h) for h in re.findall(r"<h[1-3][^>]*>(.*?)</h[1-3]>", dom.stdout)]
     for section in SECTIONS:
         assert section in headings, (section, headings)

@@ -1,3 +1,5 @@
+from resnet_essence.report.captions import supplementary_captions
+
 WIDTH_SWEEP = expand(
     "results/tables/{dataset}-width_sweep.csv",
     dataset=config["dataset"] if config["probes"]["widths"] else [],
@@ -21,15 +23,35 @@ COMPUTE_BENCHMARKS = [
     ),
     "results/benchmarks/aggregate/aggregate.tsv",
 ]
+# what the figures are drawn from: the tables every verdict is computed from (the claims are
+# computed again from them, as the report computes them), the tables aggregated from them, the
+# per-layer tables and the collapse examples a published run lacks, and the claims of the
+# published runs of report.beside
 FIGURE_INPUTS = {
-    "tables": expand(
-        "results/tables/{name}.csv",
-        name=["final", "curves", "layers", "networks", "bottleneck", "probes"],
-    ),
+    **{
+        name: f"results/tables/{name}.csv"
+        for name in [
+            "runs",
+            "epochs",
+            "network_runs",
+            "bottleneck_runs",
+            "final",
+            "curves",
+            "networks",
+            "bottleneck",
+            "layers",
+            "probes",
+        ]
+    },
     "width_sweep": WIDTH_SWEEP,
     "survival": "results/collapse/survival.csv",
     "blocks": "results/collapse/blocks.csv",
     "examples": "results/collapse/examples.csv",
+    # published runs live in the repository: a relative folder is read from its root
+    "beside": [
+        str(Path(workflow.basedir) / folder / "claims.csv")
+        for folder in config["report"]["beside"].values()
+    ],
 }
 # the explanation family's figure, in runs that train intervention nets (nets/interventions.py)
 INTERVENTION_FIGURE = (
@@ -37,11 +59,9 @@ INTERVENTION_FIGURE = (
     if any(arch not in ("plain", "residual", "preact") for arch in config["archs"])
     else []
 )
-# one caption per panel: workflow/report/panels/<letter>_<name>.rst, a file for every panel that
-# resnet_essence.report.figure draws (a test checks that the two lists agree)
-PANELS = sorted(
-    p.stem for p in (Path(workflow.basedir) / "workflow/report/panels").glob("*.rst")
-)
+# the supplementary figures' captions, by kind (resnet_essence/report/figures.py): the caption of
+# workflow/report/supplementary.rst picks each figure's from its file name, S<k>_<kind>.png
+SUPPLEMENTARY_CAPTIONS = supplementary_captions()
 
 
 rule figure:
@@ -55,12 +75,22 @@ rule figure:
         ),
         pdf="results/figures/main.pdf",
         svg="results/figures/main.svg",
+        # numbered S1, S2, ... among the figures the run has data for: a directory
+        supplementary=report(
+            directory("results/figures/supplementary"),
+            patterns=["{name}.png"],
+            caption="../report/supplementary.rst",
+            category="Figure",
+            subcategory="Supplementary",
+        ),
     log:
         "results/logs/figure.log",
     benchmark:
         "results/benchmarks/figure/figure.tsv"
     conda:
         "../envs/pipeline.yaml"
+    params:
+        captions=SUPPLEMENTARY_CAPTIONS,
     script:
         "../../scripts/figure.py"
 
@@ -87,20 +117,18 @@ rule interventions_figure:
         "../../scripts/interventions_figure.py"
 
 
-# each panel alone, beside the main figure (it runs in parallel with it)
+# each panel of every figure alone, beside them (it runs in parallel with rule figure)
 rule panels:
     input:
         **FIGURE_INPUTS,
     output:
-        **{
-            name: report(
-                f"results/figures/panels/{name}.png",
-                caption=f"../report/panels/{name}.rst",
-                category="Figure",
-                subcategory="Panels",
-            )
-            for name in PANELS
-        },
+        panels=report(
+            directory("results/figures/panels"),
+            patterns=["{name}.png"],
+            caption="../report/panel.rst",
+            category="Figure",
+            subcategory="Panels",
+        ),
     log:
         "results/logs/panels.log",
     benchmark:
@@ -128,6 +156,7 @@ rule report:
         blocks="results/collapse/blocks.csv",
         width_sweep=WIDTH_SWEEP,
         figure="results/figures/main.png",
+        supplementary="results/figures/supplementary",
         interventions=INTERVENTION_FIGURE,
         # published runs live in the repository: a relative folder is read from its root
         beside=[
@@ -162,6 +191,9 @@ rule report:
 rule publish:
     input:
         figure="results/figures/main.png",
+        pdf="results/figures/main.pdf",
+        svg="results/figures/main.svg",
+        supplementary="results/figures/supplementary",
         interventions=INTERVENTION_FIGURE,
         report="results/report.md",
         claims="results/tables/claims.csv",
@@ -182,6 +214,9 @@ rule publish:
         ),
         tables=directory("docs/{name}/tables"),
         figure="docs/{name}/main.png",
+        pdf="docs/{name}/main.pdf",
+        svg="docs/{name}/main.svg",
+        supplementary=directory("docs/{name}/supplementary"),
         report="docs/{name}/report.md",
         claims="docs/{name}/claims.csv",
         claims_md="docs/{name}/claims.md",

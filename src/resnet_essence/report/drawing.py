@@ -1,7 +1,8 @@
-"""What every panel of the figure shares: the palette (a colour per arch, per depth, and per
-activation where the reconstruction panel draws one), the words for the collapse activations,
-the primitives that draw a line with its 95% band or points with their intervals, clipped to the
-quantity's range, the note of an empty panel, and the choice of the snapshot epoch a panel shows.
+"""What every panel of the figures shares: the palette (one Okabe-Ito colour per architecture in
+every figure, a colour per depth and per collapse activation), the words for the collapse
+activations, the primitives that draw a line with its 95% band or points with their intervals,
+clipped to the quantity's range, the legend handles of the architectures and of the line styles,
+and the choice of the snapshot epoch a panel shows.
 """
 
 from __future__ import annotations
@@ -56,14 +57,24 @@ def errorbar(ax, x, mean, lo, hi, bounds=(-np.inf, np.inf), **style):
     ax.errorbar(x, mean, yerr=err, markersize=2.5, linewidth=1, capsize=1.5, **style)
 
 
-def empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=6)
-    ax.set_xticks([])
-    ax.set_yticks([])
+def arch_handles(archs, styles=(("-", "test error"), ("--", "training error"))) -> list:
+    """Legend handles: a line per architecture in its colour, then the line styles in grey."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=ARCH_COLORS[a], linewidth=1.4, label=a)
+        for a in ARCH_COLORS
+        if a in set(archs)
+    ]
+    handles += [
+        Line2D([], [], color="0.35", linestyle=dashes, linewidth=1, label=label)
+        for dashes, label in styles
+    ]
+    return handles
 
 
-def deepest(table: pd.DataFrame) -> int:
-    return int(table["depth"].max())
+def epoch_words(epoch) -> str:
+    return "init" if int(epoch) == 0 else f"epoch {int(epoch)}"
 
 
 def at_epoch(ax, data: pd.DataFrame, which: str = "last") -> pd.DataFrame:
@@ -88,5 +99,5 @@ def first_and_last(ax, data: pd.DataFrame, order: str):
         chosen = at_epoch(ax, data, which)
         for arch, rows in chosen.groupby("arch", sort=True):
             epoch = rows["epoch"].iloc[0]
-            label = f"{arch}, {'init' if epoch == 0 else f'epoch {epoch}'}"
+            label = f"{arch}, {epoch_words(epoch)}"
             yield arch, rows.sort_values(order), dashes, label

@@ -1,9 +1,15 @@
-"""The main figure and its single-panel files, drawn only from the aggregated tables.
+"""The main figure, the supplementary figures and each panel alone: their layout on a journal
+page (180 mm wide, read at 100 %), the checks that every text lies inside the canvas and that no
+panel is drawn without data, and the command that redraws a published run's figures.
 
-Here: the style, the registry of panels (``PANELS``: each panel's name, its letter from its
-place, and the file it is saved to, ``PANEL_FILES``, which workflow/rules/report.smk's captions
-must match), the tables as the panels read them, the layout of the whole figure and of one
-panel, and the check that no title or label is cut off. The panels themselves are ``panels``'s.
+Which panels each figure holds is ``figures``'s; the data are ``figure_data``'s. Redraw a
+published run's figures from its folder alone (claims.csv, config.yaml and tables/, plus the
+claims of the runs its ``report.beside`` names)::
+
+    python -m resnet_essence.report.figure docs/example-confirm [--out DIR]
+
+writes main.png, main.pdf and main.svg (fonts embedded) and supplementary/S<k>_<kind>.png into
+the folder (or DIR), replacing the supplementary figures there.
 """
 
 from __future__ import annotations
@@ -12,118 +18,175 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import math  # noqa: E402
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
-from ..nets.interventions import BASES  # noqa: E402
-from ..papers import paper_table  # noqa: E402
-from .panels import (  # noqa: E402
-    bottleneck_errors,
-    branch_zeros,
-    collapse_examples,
-    final_errors,
-    lesion_curves,
-    linear_unit_scatter,
-    reconstruction,
-    redundancy_profile,
-    relu_loss_profile,
-    response_profile,
-    shattered_gradients,
-    signal_profile,
-    survival,
-    training_curves,
-    width_panel,
-)
+from ..files import atomic_path  # noqa: E402
+from .drawing import arch_handles  # noqa: E402
+from .figures import Panel, main_panels, supplementary  # noqa: E402
+
+WIDTH = 180 / 25.4  # a journal page's text width, inches
+ROW = 1.9  # a row of ordinary panels, inches
+FOREST_ROW = 0.085  # one row of a forest plot, inches
+COLUMNS = 4  # ordinary panels per row
 
 
 def style() -> None:
-    """The look of every figure: seaborn's paper context, fonts sized for a column."""
+    """The look of every figure: seaborn's paper context, fonts of 6-7.5 pt (legible printed
+    at 100 % on a 180 mm page), fonts embedded in the PDF and drawn as paths in the SVG."""
     sns.set_theme(context="paper", style="ticks", font_scale=0.9)
     plt.rcParams.update(
         {
-            "axes.titlesize": 8,
-            "axes.labelsize": 7,
+            "axes.titlesize": 7,
+            "axes.labelsize": 6.5,
             "legend.fontsize": 6,
             "xtick.labelsize": 6,
             "ytick.labelsize": 6,
             "axes.titleweight": "bold",
             "savefig.dpi": 200,
             "figure.dpi": 100,
+            "pdf.fonttype": 42,
+            "ps.fonttype": 42,
+            "svg.fonttype": "path",
         }
     )
 
 
-# Every panel drawn on one Axes, in reading order; its letter comes from its place here, so the
-# letters are unique and run in order. The main figure puts the collapse examples on top.
-PANELS = {
-    "survival": lambda ax, t: survival(ax, t["survival"], t.get("blocks")),
-    "reconstruction": lambda ax, t: reconstruction(ax, t["survival"]),
-    "final_errors": lambda ax, t: final_errors(ax, t["final"], t.get("paper")),
-    "curves_plain": lambda ax, t: training_curves(ax, t["curves"], "plain"),
-    "curves_residual": lambda ax, t: training_curves(ax, t["curves"], "residual"),
-    "curves_preact": lambda ax, t: training_curves(ax, t["curves"], "preact"),
-    "backward_signal": lambda ax, t: signal_profile(ax, t["layers"]),
-    "branch_zeros": lambda ax, t: branch_zeros(ax, t["networks"]),
-    "responses": lambda ax, t: response_profile(ax, t["layers"]),
-    "shattering": lambda ax, t: shattered_gradients(ax, t["networks"]),
-    "bottleneck": lambda ax, t: bottleneck_errors(ax, t.get("bottleneck")),
-    "redundancy": lambda ax, t: redundancy_profile(ax, t.get("probes")),
-    "relu_loss": lambda ax, t: relu_loss_profile(ax, t.get("probes")),
-    "linear_units": lambda ax, t: linear_unit_scatter(ax, t.get("probes")),
-    "lesions": lambda ax, t: lesion_curves(ax, t.get("probes")),
-    "width": lambda ax, t: width_panel(ax, t.get("width_sweep")),
-}
-COLLAPSE_PANEL = "collapse"
-LETTERS = {
-    name: letter
-    for name, letter in zip([COLLAPSE_PANEL, *PANELS], "abcdefghijklmnopqrstuvwxyz", strict=False)
-}
-PANEL_FILES = [f"{LETTERS[name]}_{name}" for name in [COLLAPSE_PANEL, *PANELS]]
+def _height(panels: list[Panel], columns: int) -> tuple[list[float], list[list[Panel]]]:
+    """The rows of a figure: each wide panel a row of its own, the others ``columns`` a row."""
+    rows: list[list[Panel]] = []
+    for panel in panels:
+        if panel.wide or not rows or rows[-1][0].wide or len(rows[-1]) == columns:
+            rows.append([panel])
+        else:
+            rows[-1].append(panel)
+    heights = [0.6 + FOREST_ROW * r[0].rows if r[0].wide else ROW for r in rows]
+    return heights, rows
 
 
-def _draw(name: str, ax, tables: dict[str, pd.DataFrame]) -> None:
-    PANELS[name](ax, tables)
-    ax.set_title(f"({LETTERS[name]}) {ax.get_title()}")
+def _letter(ax, letter: str) -> None:
+    title = ax.get_title(loc="left") or ax.get_title()
+    if ax.get_title(loc="left"):
+        ax.set_title(f"({letter}) {title}", loc="left")
+    else:
+        ax.set_title(f"({letter}) {title}")
+
+
+def compose(panels: list[Panel], data: dict, styles=None, columns: int = COLUMNS):
+    """A figure of ``panels`` in rows (a wide panel alone on its row), each panel lettered, and
+    the architectures' legend below them all."""
+    style()
+    heights, rows = _height(panels, columns)
+    legend = 0.35 + (0.3 if panels[0].name == "forest" else 0)
+    fig = plt.figure(figsize=(WIDTH, sum(heights) + legend), layout="constrained")
+    grid = fig.add_gridspec(len(rows), 1, height_ratios=heights)
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    for r, row in enumerate(rows):
+        cells = grid[r].subgridspec(1, 1 if row[0].wide else columns)
+        for c, panel in enumerate(row):
+            ax = panel.draw(fig, cells[c])
+            _letter(ax, next(letters))
+            for axes in fig.axes:
+                sns.despine(ax=axes)
+    if not all(panel.wide for panel in panels):  # forest plots and examples have no archs
+        fig.legend(
+            handles=arch_handles(data["runs"]["arch"], **({"styles": styles} if styles else {})),
+            loc="outside lower center",
+            ncol=6,
+            frameon=False,
+            fontsize=6,
+        )
+    return fig
+
+
+INIT_END = (("--", "initialisation (open markers)"), ("-", "end of training (filled)"))
+FIGURE_STYLES = {"networks": INIT_END, "by_layer": INIT_END, "designs": INIT_END}
+
+
+def main_figure(data: dict):
+    """The main figure from the figure data (``figure_data``)."""
+    return compose(main_panels(data), data)
+
+
+def supplementary_figures(data: dict):
+    """Each supplementary figure the data allow: (file stem, title, Figure)."""
+    for stem, title, panels in supplementary(data):
+        kind = stem.split("_", 1)[1]
+        yield stem, title, compose(panels, data, FIGURE_STYLES.get(kind), columns=3)
+
+
+def panel_figures(data: dict):
+    """Every panel of every figure alone: (file stem, Figure), the stem naming the figure,
+    the panel's letter and its name (main_a_forest, S2_c_curves_depth20, ...)."""
+    figures = [("main", main_panels(data))]
+    figures += [(stem.split("_")[0], panels) for stem, _, panels in supplementary(data)]
+    for prefix, panels in figures:
+        for letter, panel in zip("abcdefghijklmnopqrstuvwxyz", panels, strict=False):
+            fig = compose([panel], data, columns=1) if panel.wide else _alone(panel, data)
+            yield f"{prefix}_{letter}_{panel.name}", fig
+
+
+def _alone(panel: Panel, data: dict):
+    style()
+    fig = plt.figure(figsize=(3.5, 2.8), layout="constrained")
+    ax = panel.draw(fig, fig.add_gridspec(1, 1)[0])
     sns.despine(ax=ax)
+    fig.legend(
+        handles=arch_handles(data["runs"]["arch"]),
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+        fontsize=5.5,
+    )
+    return fig
 
 
-def figure_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables as the panels read them: the unmodified nets only (the intervention nets have
-    a table of their own in the report), no bottleneck table when no such net was trained, and
-    He et al.'s published errors beside a CIFAR-10 run's."""
-    tables = {
-        name: table[table["arch"].isin(BASES)] if "arch" in table else table
-        for name, table in tables.items()
-    }
-    if "bottleneck" in tables and tables["bottleneck"].empty:
-        tables.pop("bottleneck")
-    if (tables["final"]["dataset"] == "cifar10").any():
-        tables["paper"] = paper_table()
-    return tables
+# -- checks --------------------------------------------------------------------------------------
+def _outside(box, width: float, height: float) -> bool:
+    return box.x0 < -0.5 or box.x1 > width + 0.5 or box.y0 < -0.5 or box.y1 > height + 0.5
 
 
-def clipped_labels(fig) -> list[str]:
-    """The titles and axis labels that leave the figure or run into another panel's title (a
-    constrained layout makes room for labels above and beside a panel, not for one wider than
-    its panel): each as '<its text>: <what it runs into>'."""
+def texts_outside(fig) -> list[str]:
+    """Every text drawn outside the canvas: titles, axis labels, tick labels (each axis as
+    drawn), legends, notes; each as '<its text>: the figure's edge'."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
-    texts = [
+    found = []
+    for ax in fig.axes:
+        if not (ax.get_visible() and ax.axison):
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            box = axis.get_tightbbox(renderer)
+            if box is not None and _outside(box, width, height):
+                found.append(f"{axis.axis_name} tick labels of '{ax.get_title()}': the edge")
+    axis_texts = {id(t) for ax in fig.axes for a in (ax.xaxis, ax.yaxis) for t in a.findobj(Text)}
+    for text in fig.findobj(Text):
+        if id(text) in axis_texts or not text.get_visible() or not text.get_text().strip():
+            continue
+        if _outside(text.get_window_extent(renderer), width, height):
+            found.append(f"{text.get_text()}: the figure's edge")
+    return found
+
+
+def clipped_labels(fig) -> list[str]:
+    """The texts that leave the figure (``texts_outside``) or titles that run into another
+    panel's title, each as '<its text>: <what it runs into>'."""
+    found = texts_outside(fig)
+    renderer = fig.canvas.get_renderer()
+    titles = [
         (t, t.get_window_extent(renderer))
         for ax in fig.axes
         if ax.get_visible() and ax.axison
-        for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
+        for t in (ax.title, ax._left_title)
         if t.get_text()
     ]
-    found = []
-    for text, box in texts:
-        if box.x0 < -0.5 or box.x1 > width + 0.5 or box.y0 < -0.5 or box.y1 > height + 0.5:
-            found.append(f"{text.get_text()}: the figure's edge")
-    titles = [(t, b) for t, b in texts if any(t is ax.title for ax in fig.axes)]
     for i, (a, box_a) in enumerate(titles):
         for b, box_b in titles[i + 1 :]:
             if box_a.overlaps(box_b):
@@ -131,34 +194,79 @@ def clipped_labels(fig) -> list[str]:
     return found
 
 
-def main_figure(tables: dict[str, pd.DataFrame]):
-    """The whole figure from the aggregated tables; returns the matplotlib Figure.
-
-    The width panel, last, is left out when the run has no width sweep (its letter is the last,
-    so no other panel's letter changes).
-    """
-    style()
-    names = [n for n in PANELS if n != "width" or tables.get("width_sweep") is not None]
-    rows = math.ceil(len(names) / 3)
-    fig = plt.figure(figsize=(7.2, 1.0 + 2.45 * rows), layout="constrained")
-    outer = fig.add_gridspec(2, 1, height_ratios=[0.75, rows])
-    collapse_examples(fig, outer[0], tables["examples"])
-    axes = outer[1].subgridspec(rows, 3).subplots()
-    for ax in axes.flat[len(names) :]:
-        ax.set_axis_off()
-    for ax, name in zip(axes.flat, names, strict=False):
-        _draw(name, ax, tables)
-    return fig
+def _has_data(ax, artist) -> bool:
+    """Whether ``artist`` draws data: a line, marker, bar or band in data coordinates with at
+    least one finite point (a reference line across the axes is in axes coordinates)."""
+    data = ax.transData
+    if hasattr(artist, "get_xydata"):  # a line
+        xy = np.asarray(artist.get_xydata(), dtype=float)
+        return artist.get_transform() is data and bool(np.isfinite(xy).all(axis=1).any())
+    offsets = np.asarray(artist.get_offsets(), dtype=float)
+    if len(offsets) and artist.get_offset_transform() is data:  # markers of a scatter
+        return bool(np.isfinite(offsets).all(axis=1).any())
+    if artist.get_transform() is data:  # bands, error bars
+        return any(np.isfinite(p.vertices).all(axis=1).any() for p in artist.get_paths())
+    return False
 
 
-def panel_figure(file: str, tables: dict[str, pd.DataFrame]):
-    """One panel alone (``file`` from :data:`PANEL_FILES`), sized for a single column."""
-    style()
-    name = file.split("_", 1)[1]
-    if name == COLLAPSE_PANEL:
-        fig = plt.figure(figsize=(7.2, 3.2), layout="constrained")
-        collapse_examples(fig, fig.add_gridspec(1, 1)[0], tables["examples"])
-        return fig
-    fig, ax = plt.subplots(figsize=(3.4, 2.6), layout="constrained")
-    _draw(name, ax, tables)
-    return fig
+def empty_axes(fig) -> list[str]:
+    """The panels drawn without data: visible axes with no line, marker or band in data
+    coordinates (a note in the middle, reference lines and shaded bands do not count)."""
+    found = []
+    for ax in fig.axes:
+        if not (ax.get_visible() and ax.axison):
+            continue
+        if not any(_has_data(ax, a) for a in (*ax.lines, *ax.collections)):
+            found.append(ax.get_title() or ax.get_title(loc="left") or "(untitled)")
+    return found
+
+
+# -- files ---------------------------------------------------------------------------------------
+def save(fig, *paths) -> None:
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:])  # constrained layout fits the labels
+    plt.close(fig)
+
+
+def write_figures(data: dict, main: list, folder: str | Path) -> list[Path]:
+    """The main figure into ``main`` (its files: .png, .pdf, .svg) and every supplementary
+    figure into ``folder`` as S<k>_<kind>.png, the folder's earlier ones removed. Returns the
+    supplementary files."""
+    save(main_figure(data), *main)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("S*_*.png"):
+        old.unlink()
+    written = []
+    for stem, _, fig in supplementary_figures(data):
+        save(fig, folder / f"{stem}.png")
+        written.append(folder / f"{stem}.png")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .figure_data import published_data
+
+    parser = argparse.ArgumentParser(
+        prog="python -m resnet_essence.report.figure",
+        description="Redraw a published run's figures (docs/example*/) from its published "
+        "files alone: main.png, main.pdf, main.svg and supplementary/S<k>_<kind>.png.",
+    )
+    parser.add_argument("run", help="a published run's folder, e.g. docs/example-confirm")
+    parser.add_argument("--out", help="write the figures here instead of into the run's folder")
+    args = parser.parse_args(argv)
+    try:
+        data = published_data(args.run)
+    except (OSError, KeyError, ValueError) as error:
+        parser.error(f"cannot read {args.run}: {error}")
+    out = Path(args.out or args.run)
+    out.mkdir(parents=True, exist_ok=True)
+    main_files = [out / f"main.{ext}" for ext in ("png", "pdf", "svg")]
+    written = write_figures(data, main_files, out / "supplementary")
+    print(f"wrote {', '.join(p.name for p in main_files)} and {len(written)} supplementary")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,8 @@ collapse) and ``run_setup`` (the Setup section).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from ..claims import (
@@ -24,6 +26,7 @@ from ..claims import (
 )
 from ..claims.catalogue import Rules
 from ..claims.grid import Grid
+from .captions import caption
 from .cells import markdown_table
 from .interventions import chain_paragraph, intervention_rows, intervention_table
 from .measurements import (
@@ -58,6 +61,18 @@ WORDS = (
     "the row's measure: error rates and other fractions as fractions of 1 (0.01 is one "
     "percentage point), slopes of the backward signal in decades per network, speeds in "
     "epochs. Only the tables of final errors give percent."
+)
+# what the main figure shows, under it
+FIGURE_CAPTION = (
+    "(a) The essay's claims: each row's effect divided by its margin, with its 95% interval, "
+    "turned so that the side the claim predicts is positive; the grey band is negligible "
+    "(within one margin), the marker the verdict; rows on random maps, on the nets at "
+    "initialisation and on the trained nets apart, a column per run where published runs are "
+    "set beside this one. (b) The fraction of each manifold recoverable through ReLU beside the "
+    "binomial law it follows. Then the training (dashed) and test (solid) error by epoch, on a "
+    "log axis, at the depths where every architecture trains, and the slope of the backward "
+    "signal across the blocks at the deepest of them, at initialisation (open markers) and at "
+    "the end (filled). The supplementary figures below hold the rest."
 )
 # why a final training error can sit above the test error
 FINAL_ERRORS_NOTE = (
@@ -291,6 +306,28 @@ def _collapse_section(tables: dict[str, pd.DataFrame], dims) -> list[str]:
     return parts
 
 
+def supplementary_files(folder: str | Path) -> list[Path]:
+    """The supplementary figures in ``folder`` (S<k>_<kind>.png), in their numbers' order."""
+    found = Path(folder).glob("S*_*.png")
+    return sorted(found, key=lambda p: int(p.stem.split("_", 1)[0][1:]))
+
+
+def supplementary_section(paths: list[str]) -> list[str]:
+    """Each supplementary figure under its own heading (Figure S1. ..., in order), its caption
+    beneath it; nothing when the run drew none."""
+    if not paths:
+        return []
+    parts = [
+        "## Supplementary figures",
+        "What the main figure leaves out, a figure each, numbered among those this run has data "
+        "for (a figure whose data the run lacks is left out).",
+    ]
+    for path in paths:
+        title, text = caption(Path(path).stem)
+        parts += [f"### {title}", f"![{title}]({path})", text]
+    return parts
+
+
 def build_report(
     tables: dict[str, pd.DataFrame],
     claims: pd.DataFrame,
@@ -325,10 +362,12 @@ def build_report(
         *_checks_section(claims, definitions),
         "## Figure",
         f"![main figure]({figure})",
+        FIGURE_CAPTION,
         *_trained_nets_sections(tables, claims, rules, setup),
         *_collapse_section(tables, cfg["collapse"]["example_dims"]),
         "## Diverged or failed runs",
         *failed_runs_section(tables["runs"], rules),
+        *supplementary_section(setup.get("supplementary", [])),
         "## Setup",
         setup_list(cfg, setup),
         "### Wall time of each stage",

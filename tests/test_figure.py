@@ -1,0 +1,145 @@
+"""The figures of every published run (docs/example*/), drawn from its published files alone:
+the main figure is a handful of panels led by the forest plot of the essay's claims, whose
+points are the claims table's effects in margins; no panel is drawn without data and no text
+leaves the canvas; the supplementary figures are numbered among those the data allow, and the
+report embeds each under its own heading."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from resnet_essence.claims import CLAIM_BY_ID
+from resnet_essence.report import figure as plotting
+from resnet_essence.report.figure_data import THIS_RUN, compared_depths, published_data
+from resnet_essence.report.figures import main_panels, supplementary
+from resnet_essence.report.markdown import supplementary_section
+
+PUBLISHED = sorted(p.parent.parent for p in (ROOT / "docs").glob("example*/tables/runs.csv"))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {run.name: published_data(run) for run in PUBLISHED}
+
+
+def _texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
+
+
+@pytest.mark.parametrize("run", PUBLISHED, ids=lambda p: p.name)
+def test_the_main_figure_is_a_handful_of_panels_led_by_the_forest_plot(run, data):
+    panels = main_panels(data[run.name])
+    assert panels[0].name == "forest" and len(panels) <= 6, [p.name for p in panels]
+    fig = plotting.main_figure(data[run.name])
+    assert plotting.empty_axes(fig) == []
+    assert plotting.clipped_labels(fig) == []
+    assert not [t for t in _texts(fig) if "in this run" in t]
+    assert fig.get_figwidth() == pytest.approx(180 / 25.4)  # a journal page's width
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("run", PUBLISHED, ids=lambda p: p.name)
+def test_no_supplementary_panel_is_empty_or_cut_off(run, data):
+    for stem, _, fig in plotting.supplementary_figures(data[run.name]):
+        assert plotting.empty_axes(fig) == [], stem
+        assert plotting.clipped_labels(fig) == [], stem
+        plt.close(fig)
+
+
+def _expected(claims: pd.DataFrame, family: str) -> dict[str, float]:
+    """Each drawable row's effect from its reference, in margins, the predicted side positive,
+    computed here from claims.yaml's sides and references."""
+    out = {}
+    for row in claims[claims["family"] == family].itertuples():
+        if pd.isna(row.effect) or pd.isna(row.lo) or not row.margin > 0:
+            continue
+        claim = CLAIM_BY_ID[row.claim_id]
+        sign = -1 if claim.predicted != "> 0" else 1
+        out[f"{row.claim_id}|{row.setting}"] = (row.effect - claim.reference) * sign / row.margin
+    return out
+
+
+@pytest.mark.parametrize("run", ["example-confirm", "example-confirm-cifar10"])
+def test_the_forest_plots_points_are_the_claims_tables_effects(run, data):
+    """Every column of the forest plot: one point per row of that run's claims table with an
+    estimate, at its effect divided by its margin, and no other point."""
+    figure = data[run]
+    fig = plotting.main_figure(figure)
+    points: dict[str, dict[str, float]] = {}
+    for line in fig.findobj(lambda a: getattr(a, "get_gid", lambda: None)() == "forest-point"):
+        title, key = line.get_label().split("|", 1)
+        assert key not in points.setdefault(title, {})
+        points[title][key] = float(line.get_xdata()[0])
+    assert list(points) == list(figure["claims"])  # a column per run, this run first
+    for title, claims in figure["claims"].items():
+        expected = _expected(claims, "essay")
+        assert set(points[title]) == set(expected)
+        for key, x in expected.items():
+            assert points[title][key] == pytest.approx(x, rel=1e-9), key
+    assert len(points) == (3 if run == "example-confirm-cifar10" else 1)
+    plt.close(fig)
+
+
+def test_the_curves_are_at_the_depths_where_every_architecture_trains(data):
+    """Digits with BatchNorm: no plain net of depth 56 trains, so the main figure shows 20 and
+    26, and depth 56 only in the supplementary figure, beside them."""
+    confirm = data["example-confirm"]
+    assert compared_depths(confirm) == [20, 26]
+    names = [p.name for p in main_panels(confirm)]
+    assert "curves_depth20" in names and "curves_depth26" in names
+    assert not [n for n in names if "56" in n]
+    training = next(p for stem, _, p in supplementary(confirm) if stem.endswith("_training"))
+    assert [p.name for p in training][1:] == ["curves_depth20", "curves_depth26", "curves_depth56"]
+
+
+def test_a_figure_whose_data_the_run_lacks_is_left_out_and_the_next_takes_its_number(data):
+    confirm = [stem for stem, _, _ in supplementary(data["example-confirm"])]
+    assert confirm == ["S1_replications", "S2_training", "S3_networks", "S4_collapse"]
+    assert not data["example-confirm"].get("bottleneck")  # no bottleneck nets: no such panel
+    example = [stem for stem, _, _ in supplementary(data["example"])]
+    assert example[-1] == "S5_designs"  # the default trains bottleneck nets
+    interventions = [stem for stem, _, _ in supplementary(data["example-interventions"])]
+    assert interventions[1] == "S2_interventions"
+
+
+def test_the_command_redraws_a_published_runs_figures_from_its_folder(tmp_path, capsys):
+    run = ROOT / "docs/example-no-batchnorm"
+    assert plotting.main([str(run), "--out", str(tmp_path)]) == 0
+    assert "5 supplementary" in capsys.readouterr().out
+    assert (tmp_path / "main.png").stat().st_size > 50_000
+    pdf = (tmp_path / "main.pdf").read_bytes()
+    assert b"/FontFile2" in pdf  # TrueType fonts embedded
+    svg = (tmp_path / "main.svg").read_text()
+    assert "<text" not in svg  # glyphs as paths: no font needed to read it
+    stems = sorted(p.stem for p in (tmp_path / "supplementary").glob("*.png"))
+    assert stems == [
+        f"S{k}_{kind}"
+        for k, kind in enumerate(
+            ["replications", "training", "networks", "collapse", "designs"], start=1
+        )
+    ]
+    (tmp_path / "supplementary/S9_old.png").write_bytes(b"")  # a stale figure is removed
+    assert plotting.main([str(run), "--out", str(tmp_path)]) == 0
+    assert not (tmp_path / "supplementary/S9_old.png").exists()
+
+
+def test_the_report_embeds_each_supplementary_figure_under_its_own_heading():
+    paths = ["figures/supplementary/S1_replications.png", "figures/supplementary/S2_training.png"]
+    text = "\n\n".join(supplementary_section(paths))
+    assert "### Figure S1. Replications of published results" in text
+    assert "![Figure S2. Training at every depth](figures/supplementary/S2_training.png)" in text
+    assert text.index("Figure S1.") < text.index("Figure S2.")
+    assert supplementary_section([]) == []
+
+
+def test_this_runs_column_comes_first(data):
+    assert list(data["example-confirm-cifar10"]["claims"]) == [
+        THIS_RUN,
+        "digits",
+        "digits, no BatchNorm",
+    ]
