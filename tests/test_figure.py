@@ -6,6 +6,8 @@ report embeds each under its own heading."""
 
 from __future__ import annotations
 
+import shutil
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
@@ -15,7 +17,11 @@ from resnet_essence.claims import CLAIM_BY_ID
 from resnet_essence.report import figure as plotting
 from resnet_essence.report.figure_data import THIS_RUN, compared_depths, published_data
 from resnet_essence.report.figures import main_panels, supplementary
-from resnet_essence.report.markdown import supplementary_section
+from resnet_essence.report.markdown import (
+    FIGURE_CAPTION,
+    refresh_figure_sections,
+    supplementary_section,
+)
 
 PUBLISHED = sorted(p.parent.parent for p in (ROOT / "docs").glob("example*/tables/runs.csv"))
 
@@ -143,3 +149,37 @@ def test_this_runs_column_comes_first(data):
         "digits",
         "digits, no BatchNorm",
     ]
+
+
+def test_redrawn_in_its_folder_a_published_run_says_so_in_its_report_and_provenance(tmp_path):
+    run = tmp_path / "example-no-batchnorm"
+    shutil.copytree(ROOT / "docs/example-no-batchnorm", run)
+    before = (run / "report.md").read_text()
+    assert plotting.main([str(run)]) == 0
+    report = (run / "report.md").read_text()
+    stems = sorted(p.name for p in (run / "supplementary").glob("S*.png"))
+    for name in stems:  # every figure drawn is embedded once, under its heading
+        assert report.count(f"](supplementary/{name})") == 1
+    assert report.count("## Supplementary figures") == 1
+    assert report.index("## Supplementary figures") < report.index("## Setup")
+    assert report.count(FIGURE_CAPTION) == 1
+    assert report.index("![main figure](main.png)") < report.index(FIGURE_CAPTION)
+    # the rest of the report is untouched: its blocks are the old ones, in order
+    old_blocks = before.rstrip("\n").split("\n\n")
+    assert [b for b in report.rstrip("\n").split("\n\n") if b in old_blocks] == old_blocks
+    provenance = (run / "PROVENANCE.md").read_text()
+    assert provenance.count("- figures: redrawn at `") == 1
+    assert "- commit: `" in provenance  # the run's own commit stays
+    # again: the same report, one redraw line
+    assert plotting.main([str(run)]) == 0
+    assert (run / "report.md").read_text() == report
+    assert (run / "PROVENANCE.md").read_text().count("- figures: redrawn") == 1
+
+
+def test_refreshing_replaces_an_earlier_supplementary_section():
+    old = "# R\n\n![main figure](main.png)\n\n## Supplementary figures\n\nold\n\n## Setup\n\nx\n"
+    new = refresh_figure_sections(old, ["supplementary/S1_training.png"])
+    assert "old" not in new.split("\n\n")
+    assert "![Figure S1. Training at every depth](supplementary/S1_training.png)" in new
+    assert new.index("### Figure S1.") < new.index("## Setup")
+    assert refresh_figure_sections(new, ["supplementary/S1_training.png"]) == new

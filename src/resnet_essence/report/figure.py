@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from ..files import atomic_path  # noqa: E402
+from ..files import atomic_path, write_text  # noqa: E402
 from .drawing import arch_handles  # noqa: E402
 from .figures import Panel, main_panels, supplementary  # noqa: E402
 
@@ -265,7 +265,45 @@ def main(argv: list[str] | None = None) -> int:
     main_files = [out / f"main.{ext}" for ext in ("png", "pdf", "svg")]
     written = write_figures(data, main_files, out / "supplementary")
     print(f"wrote {', '.join(p.name for p in main_files)} and {len(written)} supplementary")
+    if args.out is None:  # the published folder itself: its report and provenance say so
+        refresh_published(Path(args.run), written)
+        print(f"updated {args.run}/report.md and PROVENANCE.md")
     return 0
+
+
+REDRAWN = "- figures: redrawn"
+
+
+def refresh_published(run: Path, written: list[Path]) -> None:
+    """After redrawing a published run's figures in its folder: its report's figure sections
+    rewritten for them (``markdown.refresh_figure_sections``), and a line in PROVENANCE.md naming
+    the commit of the code that drew them (replacing an earlier such line), since the run's
+    numbers are older than its figures."""
+    from datetime import UTC, datetime
+
+    from .markdown import refresh_figure_sections
+    from .provenance import git_commit
+
+    report = run / "report.md"
+    if report.is_file():
+        links = [str(path.relative_to(run)) for path in written]
+        text = refresh_figure_sections(report.read_text(encoding="utf-8"), links)
+        write_text(report, text)
+    provenance = run / "PROVENANCE.md"
+    if provenance.is_file():
+        commit = git_commit(Path(__file__).parent, run)
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines = [
+            line
+            for line in provenance.read_text(encoding="utf-8").splitlines()
+            if not line.startswith(REDRAWN)
+        ]
+        lines.append(
+            f"{REDRAWN} at `{commit}` ({when}) from this folder's tables alone by "
+            f"`python -m resnet_essence.report.figure {run.as_posix()}`, after the numbers "
+            "above were computed; the report's figure sections were rewritten for them"
+        )
+        write_text(provenance, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -328,6 +328,30 @@ def supplementary_section(paths: list[str]) -> list[str]:
     return parts
 
 
+def refresh_figure_sections(report: str, paths: list[str]) -> str:
+    """A published report with the figure sections of today's code: the main figure's caption
+    under it, and the supplementary figures ``paths`` under their headings, the section
+    replacing an earlier one or coming before the Setup (where ``build_report`` puts it), for
+    the figures of a published run redrawn from its folder (``python -m
+    resnet_essence.report.figure``). Running it twice gives the same text."""
+    blocks = report.rstrip("\n").split("\n\n")
+    main = [i for i, b in enumerate(blocks) if b.startswith("![main figure](")]
+    if main and blocks[main[0] + 1 : main[0] + 2] != [FIGURE_CAPTION]:
+        blocks.insert(main[0] + 1, FIGURE_CAPTION)
+    heading = "## Supplementary figures"
+    if heading in blocks:  # the section runs to the next second-level heading
+        start = blocks.index(heading)
+        end = next(
+            (i for i in range(start + 1, len(blocks)) if blocks[i].startswith("## ")),
+            len(blocks),
+        )
+        del blocks[start:end]
+    else:
+        start = blocks.index("## Setup") if "## Setup" in blocks else len(blocks)
+    blocks[start:start] = supplementary_section(paths)
+    return "\n\n".join(blocks) + "\n"
+
+
 def build_report(
     tables: dict[str, pd.DataFrame],
     claims: pd.DataFrame,
