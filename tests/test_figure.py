@@ -7,6 +7,7 @@ report embeds each under its own heading."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -170,6 +171,11 @@ def test_redrawn_in_its_folder_a_published_run_says_so_in_its_report_and_provena
     assert [b for b in report.rstrip("\n").split("\n\n") if b in old_blocks] == old_blocks
     provenance = (run / "PROVENANCE.md").read_text()
     assert provenance.count("- figures: redrawn at `") == 1
+    # the commit of the checkout that drew them, marked where any tracked file differs from it
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = git("status", "--porcelain", "--untracked-files=no").strip()
+    commit = git("rev-parse", "HEAD").strip() + (" + uncommitted changes" if dirty else "")
+    assert f"- figures: redrawn at `{commit}` (" in provenance
     assert "- commit: `" in provenance  # the run's own commit stays
     # again (the figures as they are: redrawing them is what the test above times): the same
     # report, one redraw line

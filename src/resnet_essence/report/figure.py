@@ -291,7 +291,8 @@ def refresh_published(run: Path, written: list[Path]) -> None:
         write_text(report, text)
     provenance = run / "PROVENANCE.md"
     if provenance.is_file():
-        commit = git_commit(Path(__file__).parent, run)
+        # the checkout this code lies in (src/resnet_essence/report/figure.py), all of it
+        commit = git_commit(Path(__file__).resolve().parents[3], run)
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
             line
