@@ -3,9 +3,9 @@ fast tier's tests kill.
 
 Run as ``python benchmarks/mutation.py`` from the repository root (see ``--help`` and
 benchmarks/README.md). It never touches the working tree: it copies the committed tree
-(``git archive HEAD``) to a temporary folder, puts the working tree's ``tests/`` over it
-(``--tests-from head`` keeps the committed tests), adds a ``[tool.mutmut]`` section to that copy's
-pyproject.toml and runs mutmut there:
+(``git archive HEAD``, or the ``--commit`` of a recorded run) to a temporary folder, puts the
+working tree's ``tests/`` over it (``--tests-from head`` keeps the committed tests), adds a
+``[tool.mutmut]`` section to that copy's pyproject.toml and runs mutmut there:
 
 1. mutmut writes every mutant of ``--modules`` (by default ``stats.py``, ``claims/``,
    ``tables/aggregate.py``, ``report/verdicts.py`` and ``report/measurements.py``);
@@ -75,6 +75,10 @@ TESTS = [
     "tests/test_gradstats.py",
     "tests/test_probes.py",
     "tests/test_report_interventions.py",
+    # the cell-by-cell tests of the table writers and the decision code's edges (#37)
+    "tests/test_aggregate_exact.py",
+    "tests/test_report_tables_exact.py",
+    "tests/test_claims_edges.py",
 ]
 OPTIONAL_TESTS = ["tests/test_verdict_oracle.py", "tests/test_table_writers.py"]
 FAST_TIER = ["-m", "not pipeline"]
@@ -122,7 +126,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--tests-from",
         choices=("worktree", "head"),
         default="worktree",
-        help="take tests/ from the working tree (default) or from HEAD",
+        help="take tests/ from the working tree (default) or from the commit",
+    )
+    parser.add_argument(
+        "--commit",
+        default="HEAD",
+        metavar="REV",
+        help="the commit whose source is mutated (default HEAD); an earlier one reproduces the "
+        "mutants, and so the sample, of a recorded run",
     )
     parser.add_argument(
         "--sample",
@@ -177,14 +188,14 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
-def copy_tree(work: Path, tests_from: str) -> None:
-    """The committed tree in ``work``, with the working tree's tests/ unless ``tests_from`` is
-    'head'."""
-    archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", "HEAD"], stdout=subprocess.PIPE)
+def copy_tree(work: Path, tests_from: str, commit: str = "HEAD") -> None:
+    """The tree of ``commit`` in ``work``, with the working tree's tests/ unless ``tests_from``
+    is 'head' (then the commit's own)."""
+    archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", commit], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(work)], stdin=archive.stdout, check=True)
     archive.stdout.close()
     if archive.wait() != 0:
-        raise SystemExit("git archive HEAD failed")
+        raise SystemExit(f"git archive {commit} failed")
     if tests_from == "worktree":
         shutil.rmtree(work / "tests")
         shutil.copytree(
@@ -198,7 +209,15 @@ def describe_tests(work: Path, tests: list[str], tests_from: str) -> list[dict]:
     """Each test file run, its SHA-256 and whether it is as committed."""
     changed = {}
     if tests_from == "worktree":
-        for line in git("status", "--porcelain", "--", "tests").splitlines():
+        # --no-optional-locks: reading the state never rewrites the index; the output is not
+        # stripped (git() strips it): a first line ' M path' would lose its leading blank
+        status = subprocess.run(
+            ["git", "-C", str(ROOT), "--no-optional-locks", "status", "--porcelain", "--", "tests"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for line in status.splitlines():
             changed[line[3:].strip()] = line[:2].strip() or "M"
     records = []
     for test in tests:
@@ -613,8 +632,9 @@ def survivors_header(result: dict) -> list[str]:
         "",
         "One block a mutant: its mutmut name, the line it changes, its status, a verdict and the",
         "diff of its function. The verdicts are written by hand after a run: 'equivalent: <why>'",
-        "or 'not killed: needs a test of <what>'; a rerun keeps the verdict of a mutant whose",
-        "file and changed lines are the same ('unclassified' otherwise).",
+        "or 'not killed: needs a test of <what>', or 'killed by <test>' for a test written after",
+        "the run (checked by hand; a rerun should confirm it); a rerun keeps the verdict of a",
+        "mutant whose file and changed lines are the same ('unclassified' otherwise).",
     ]
 
 
@@ -629,11 +649,11 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.monotonic()
     deadline = started + args.max_minutes * 60
     load_before = os.getloadavg()[0]
-    commit = git("rev-parse", "HEAD")
+    commit = git("rev-parse", "--verify", f"{args.commit}^{{commit}}")
     work = Path(tempfile.mkdtemp(prefix="resnet-essence-mutation-"))
     log(f"work folder {work} (commit {commit[:7]})")
     try:
-        copy_tree(work, args.tests_from)
+        copy_tree(work, args.tests_from, commit)
         tests = args.tests or default_tests(work)
         missing = [t for t in tests if not (work / t).exists()]
         if missing:

@@ -251,13 +251,42 @@ def test_grid_shape_columns_and_order(small_grid):
     assert set(small_grid.loc[small_grid["manifold"] == "swiss_roll", "input_dim"]) == {3}
 
 
-def test_grid_intervals_bracket_the_mean(small_grid):
-    for metric in ("recoverable", "recon_error", "collapsed_neighbours"):
-        assert (small_grid[f"{metric}_lo"] <= small_grid[metric] + 1e-15).all()
-        assert (small_grid[metric] <= small_grid[f"{metric}_hi"] + 1e-15).all()
+def test_a_cells_interval_is_the_normal_interval_over_its_matrices():
+    """mean -+ 1.96 sd / sqrt(k) over k matrices, worked out by hand; a fraction's interval is
+    cut to [0, 1], a reconstruction error's is not."""
+    from resnet_essence.collapse.grid import summarise
+
+    # 0.2, 0.4, 0.6: mean 0.4, sd 0.2, half width 1.96 * 0.2 / sqrt(3) = 0.226321
+    cell = summarise("recoverable", np.array([0.2, 0.4, 0.6]))
+    assert cell == pytest.approx(
+        {"recoverable": 0.4, "recoverable_lo": 0.4 - 0.226321, "recoverable_hi": 0.4 + 0.226321},
+        abs=1e-6,
+    )
+    # 0.9, 1, 1: mean 0.966667, sd 0.057735, half width 0.065333: the top cut at 1
+    cell = summarise("collapsed_neighbours", np.array([0.9, 1.0, 1.0]))
+    assert cell["collapsed_neighbours_lo"] == pytest.approx(0.966667 - 0.065333, abs=1e-6)
+    assert cell["collapsed_neighbours_hi"] == 1.0
+    # 0, 0, 0.3: mean 0.1, sd 0.173205, half width 0.196: an error's interval may reach below 0
+    cell = summarise("recon_error", np.array([0.0, 0.0, 0.3]))
+    assert cell["recon_error_lo"] == pytest.approx(0.1 - 0.196, abs=1e-6)
+    # one matrix: no interval
+    cell = summarise("recoverable", np.array([0.5]))
+    assert cell["recoverable"] == 0.5 and math.isnan(cell["recoverable_lo"])
+
+
+def test_grid_intervals_of_fractions_stay_in_0_to_1_and_are_cut_there(small_grid):
     for metric in ("recoverable", "collapsed_neighbours"):
         assert small_grid[f"{metric}_lo"].between(0, 1).all()
         assert small_grid[f"{metric}_hi"].between(0, 1).all()
+    # the grid has cells whose interval was cut (every matrix keeps every point: [1, 1]) and
+    # cells whose interval is the symmetric one (a spread over matrices)
+    cut = small_grid["recoverable_hi"] == 1.0
+    assert cut.any() and (~cut).any()
+    free = small_grid[~cut & (small_grid["recoverable_lo"] > 0)]
+    assert len(free) > 0
+    above = free["recoverable_hi"] - free["recoverable"]
+    below = free["recoverable"] - free["recoverable_lo"]
+    assert np.allclose(above, below, rtol=0, atol=1e-12) and (above > 0).all()
 
 
 def test_theory_only_for_relu_without_bias(small_grid):

@@ -1,5 +1,6 @@
 """The mechanism probes on constructed cases, where the right answer is known."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -187,6 +188,23 @@ def test_redundancy_rows_per_relu_and_snapshot_probes():
     assert len(rows) == 2 * len(model.relu_sites())
     pr = rows[rows["statistic"] == "pr_per_channel"]["value"]
     assert ((pr > 0) & (pr <= 1 + 1e-9)).all()
+    # each one again from the eigenvalues of its input's channel covariance (numpy): the
+    # participation ratio (sum l)^2 / sum l^2 over the channel count
+    inputs = []
+    handles = [
+        m.register_forward_hook(lambda _m, i, _o: inputs.append(i[0].detach()))
+        for _, _, m in model.relu_sites()
+    ]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    expected = []
+    for pre in inputs:
+        features = pre.permute(0, 2, 3, 1).reshape(-1, pre.shape[1]).double().numpy()
+        eigen = np.linalg.eigvalsh(np.cov(features, rowvar=False))
+        expected.append(eigen.sum() ** 2 / (eigen**2).sum() / pre.shape[1])
+    assert list(pr) == pytest.approx(expected, rel=1e-6)
     snapshots = {e: {k: v.clone() for k, v in model.state_dict().items()} for e in (0, 3)}
     test_x, test_y = torch.randn(24, 1, 8, 8), torch.arange(24) % 10
     table = pd.DataFrame(probe_snapshots(model, snapshots, test_x[:16], test_x, test_y, 2, 1, 0))
