@@ -157,7 +157,14 @@ def test_redrawn_in_its_folder_a_published_run_says_so_in_its_report_and_provena
     run = tmp_path / "example-no-batchnorm"
     shutil.copytree(ROOT / "docs/example-no-batchnorm", run)
     before = (run / "report.md").read_text()
+    # published by a run: its figures of the run's results alone (by layer, the examples) are
+    # kept, since the folder's tables cannot draw them
+    kept = sorted((run / "supplementary").glob("S*_by_layer.png"))
+    kept += sorted((run / "supplementary").glob("S*_examples.png"))
+    assert len(kept) == 2
+    kept_bytes = [p.read_bytes() for p in kept]
     assert plotting.main([str(run)]) == 0
+    assert [p.read_bytes() for p in kept] == kept_bytes
     report = (run / "report.md").read_text()
     stems = sorted(p.name for p in (run / "supplementary").glob("S*.png"))
     for name in stems:  # every figure drawn is embedded once, under its heading

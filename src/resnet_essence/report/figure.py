@@ -29,7 +29,7 @@ from matplotlib.text import Text  # noqa: E402
 
 from ..files import atomic_path, write_text  # noqa: E402
 from .drawing import arch_handles  # noqa: E402
-from .figures import Panel, main_panels, supplementary  # noqa: E402
+from .figures import RESULTS_ONLY, Panel, main_panels, supplementary  # noqa: E402
 
 WIDTH = 180 / 25.4  # a journal page's text width, inches
 ROW = 1.9  # a row of ordinary panels, inches
@@ -229,20 +229,24 @@ def save(fig, *paths) -> None:
     plt.close(fig)
 
 
-def write_figures(data: dict, main: list, folder: str | Path) -> list[Path]:
+def write_figures(data: dict, main: list, folder: str | Path, keep=()) -> list[Path]:
     """The main figure into ``main`` (its files: .png, .pdf, .svg) and every supplementary
-    figure into ``folder`` as S<k>_<kind>.png, the folder's earlier ones removed. Returns the
-    supplementary files."""
+    figure into ``folder`` as S<k>_<kind>.png, the folder's earlier ones removed except those
+    of a kind in ``keep`` that this drawing does not make. Returns the supplementary files,
+    the kept ones included, in their numbers' order."""
+    from .markdown import supplementary_files
+
     save(main_figure(data), *main)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    made = {stem.split("_", 1)[1] for stem, _, _ in supplementary(data)}
     for old in folder.glob("S*_*.png"):
-        old.unlink()
-    written = []
+        kind = old.stem.split("_", 1)[1]
+        if kind not in keep or kind in made:
+            old.unlink()
     for stem, _, fig in supplementary_figures(data):
         save(fig, folder / f"{stem}.png")
-        written.append(folder / f"{stem}.png")
-    return written
+    return supplementary_files(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or args.run)
     out.mkdir(parents=True, exist_ok=True)
     main_files = [out / f"main.{ext}" for ext in ("png", "pdf", "svg")]
-    written = write_figures(data, main_files, out / "supplementary")
+    # a published folder cannot draw the figures of a run's results alone: those stay
+    written = write_figures(data, main_files, out / "supplementary", keep=RESULTS_ONLY)
     print(f"wrote {', '.join(p.name for p in main_files)} and {len(written)} supplementary")
     if args.out is None:  # the published folder itself: its report and provenance say so
         refresh_published(Path(args.run), written)

@@ -185,6 +185,11 @@ SUPPLEMENTARY = {
 }
 
 
+# the figures drawn from a run's results alone (per-layer tables, the collapse examples), never
+# from a published folder: a redraw there keeps the ones its run drew
+RESULTS_ONLY = ("by_layer", "examples")
+
+
 def supplementary(data: dict) -> list[tuple[str, str, list[Panel]]]:
     """The supplementary figures the data allow, in order: (file stem S<k>_<kind>, title,
     panels); a figure with no panel is left out and the next takes its number."""
