@@ -73,6 +73,15 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_power():
+    """Each test computes its own power figures: ``stats.detectable`` remembers them within a
+    process, which must not carry one test's (or a mutant's) figures into the next."""
+    from resnet_essence.stats import detectable
+
+    detectable.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def tiny_tensors() -> dict[str, torch.Tensor]:
     """A learnable 10-class problem of 8x8 one-channel images, 200 train and 50 test."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -115,25 +116,27 @@ def test_a_figure_whose_data_the_run_lacks_is_left_out_and_the_next_takes_its_nu
     assert interventions[1] == "S2_interventions"
 
 
-def test_the_command_redraws_a_published_runs_figures_from_its_folder(tmp_path, capsys):
-    run = ROOT / "docs/example-no-batchnorm"
-    assert plotting.main([str(run), "--out", str(tmp_path)]) == 0
-    assert "5 supplementary" in capsys.readouterr().out
-    assert (tmp_path / "main.png").stat().st_size > 50_000
-    pdf = (tmp_path / "main.pdf").read_bytes()
-    assert b"/FontFile2" in pdf  # TrueType fonts embedded
-    svg = (tmp_path / "main.svg").read_text()
-    assert "<text" not in svg  # glyphs as paths: no font needed to read it
-    stems = sorted(p.stem for p in (tmp_path / "supplementary").glob("*.png"))
-    assert stems == [
-        f"S{k}_{kind}"
-        for k, kind in enumerate(
-            ["replications", "training", "networks", "collapse", "designs"], start=1
-        )
-    ]
-    (tmp_path / "supplementary/S9_old.png").write_bytes(b"")  # a stale figure is removed
-    assert plotting.main([str(run), "--out", str(tmp_path)]) == 0
-    assert not (tmp_path / "supplementary/S9_old.png").exists()
+def test_with_out_the_command_draws_elsewhere_and_leaves_the_published_folder_alone(
+    tmp_path, monkeypatch, capsys
+):
+    run = tmp_path / "run"
+    shutil.copytree(ROOT / "docs/example-no-batchnorm", run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    calls = []
+
+    def record(data, main, folder, keep=()):
+        calls.append((main, Path(folder), keep))
+        return []
+
+    monkeypatch.setattr(plotting, "write_figures", record)
+    assert plotting.main([str(run), "--out", str(tmp_path / "out")]) == 0
+    [(main, folder, keep)] = calls
+    assert main == [tmp_path / "out" / f"main.{ext}" for ext in ("png", "pdf", "svg")]
+    assert folder == tmp_path / "out" / "supplementary" and keep == ("by_layer", "examples")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert "updated" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a folder that is no published run
+        plotting.main([str(tmp_path / "nothing")])
 
 
 def test_the_report_embeds_each_supplementary_figure_under_its_own_heading():
@@ -163,8 +166,17 @@ def test_redrawn_in_its_folder_a_published_run_says_so_in_its_report_and_provena
     kept += sorted((run / "supplementary").glob("S*_examples.png"))
     assert len(kept) == 2
     kept_bytes = [p.read_bytes() for p in kept]
+    (run / "supplementary/S9_old.png").write_bytes(b"")  # a stale figure is removed
     assert plotting.main([str(run)]) == 0
     assert [p.read_bytes() for p in kept] == kept_bytes
+    assert not (run / "supplementary/S9_old.png").exists()
+    assert (run / "main.png").stat().st_size > 50_000
+    assert b"/FontFile2" in (run / "main.pdf").read_bytes()  # TrueType fonts embedded
+    assert "<text" not in (run / "main.svg").read_text()  # glyphs as paths: no font needed
+    kinds = ["replications", "training", "networks", "collapse", "designs", "by_layer", "examples"]
+    assert [p.stem for p in supplementary_files(run / "supplementary")] == [
+        f"S{k}_{kind}" for k, kind in enumerate(kinds, start=1)
+    ]
     report = (run / "report.md").read_text()
     stems = sorted(p.name for p in (run / "supplementary").glob("S*.png"))
     for name in stems:  # every figure drawn is embedded once, under its heading

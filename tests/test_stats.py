@@ -204,3 +204,14 @@ def test_seeds_needed_for_large_effects_and_few_seeds():
     assert paired_power(0.5, needed, 0.01) >= 0.8 > paired_power(0.5, needed - 1, 0.01)
     assert seeds_needed(0.0, 0.05, 0.8) == math.inf
     assert math.isnan(detectable(1, 0.05, 0.8))
+
+
+def test_the_remembered_detectable_effect_is_the_one_computed_afresh():
+    from resnet_essence.stats import detectable, paired_power
+
+    first = detectable(8, 0.05 / 12, 0.8)
+    again = detectable.__wrapped__(8, 0.05 / 12, 0.8)
+    assert first == again
+    assert detectable(8, 0.05 / 12, 0.8) == first and detectable.cache_info().hits >= 1
+    # at the effect found, the power reaches 80%, and just below it falls short
+    assert paired_power(first, 8, 0.05 / 12) >= 0.8 > paired_power(first * 0.999, 8, 0.05 / 12)

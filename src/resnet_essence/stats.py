@@ -25,6 +25,7 @@ Choices fixed before any data were seen:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -236,9 +237,11 @@ def paired_power(standardised: float, n: int, alpha: float) -> float:
     return float(np.nan_to_num(upper) + np.nan_to_num(lower))
 
 
+@functools.lru_cache(maxsize=4096)
 def detectable(n: int, alpha: float, power: float) -> float:
     """The smallest standardised effect (in units of one observation's sd) a two-sided paired t
-    test at ``alpha`` detects with probability ``power`` from ``n`` seeds (NaN below 2)."""
+    test at ``alpha`` detects with probability ``power`` from ``n`` seeds (NaN below 2).
+    Remembered: it depends on the design alone, and every row of a run shares a few designs."""
     if n < 2:
         return math.nan
     low, high = 0.0, 1.0
