@@ -77,9 +77,10 @@ def _one_thread():
 def _no_remembered_power():
     """Each test computes its own power figures: ``stats.detectable`` remembers them within a
     process, which must not carry one test's (or a mutant's) figures into the next."""
-    from resnet_essence.stats import detectable
+    from resnet_essence.stats import detectable, t_critical
 
     detectable.cache_clear()
+    t_critical.cache_clear()
 
 
 @pytest.fixture(scope="session")

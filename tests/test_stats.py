@@ -207,11 +207,15 @@ def test_seeds_needed_for_large_effects_and_few_seeds():
 
 
 def test_the_remembered_detectable_effect_is_the_one_computed_afresh():
-    from resnet_essence.stats import detectable, paired_power
+    import scipy.stats
+
+    from resnet_essence.stats import detectable, paired_power, t_critical
 
     first = detectable(8, 0.05 / 12, 0.8)
     again = detectable.__wrapped__(8, 0.05 / 12, 0.8)
     assert first == again
     assert detectable(8, 0.05 / 12, 0.8) == first and detectable.cache_info().hits >= 1
+    assert t_critical(0.05, 7) == pytest.approx(2.364624, abs=1e-6)  # a t table's 2.365
+    assert t_critical(0.05, 7) == pytest.approx(float(scipy.stats.t.ppf(0.975, 7)), rel=1e-12)
     # at the effect found, the power reaches 80%, and just below it falls short
     assert paired_power(first, 8, 0.05 / 12) >= 0.8 > paired_power(first * 0.999, 8, 0.05 / 12)

@@ -224,13 +224,20 @@ def holm(pvalues) -> np.ndarray:
     return adjusted
 
 
+@functools.lru_cache(maxsize=65536)
+def t_critical(alpha: float, df: int) -> float:
+    """The two-sided critical value of Student's t at ``alpha`` with ``df`` degrees of freedom,
+    remembered: the power searches ask for the same few again and again."""
+    return float(sps.t.isf(alpha / 2, df))
+
+
 def paired_power(standardised: float, n: int, alpha: float) -> float:
     """The power of a two-sided paired t test at ``alpha`` with ``n`` seeds against a true
     effect of ``standardised`` sds (the noncentral t; its far tail, which scipy can return as
     NaN when it is negligible, counts as 0)."""
     if n < 2:
         return math.nan
-    df, critical = n - 1, float(sps.t.isf(alpha / 2, n - 1))
+    df, critical = n - 1, t_critical(alpha, n - 1)
     shift = abs(standardised) * math.sqrt(n)
     upper = float(sps.nct.sf(critical, df, shift))
     lower = float(sps.nct.cdf(-critical, df, shift))
