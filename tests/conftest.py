@@ -174,3 +174,44 @@ def copy_results(source: Path, target: Path, *relative: str) -> None:
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)
+
+
+# -- a frozen wall clock (issue 37): `pytest -m "not pipeline" --frozen-clock` runs the fast tier
+# with time.time() and datetime's now() fixed, so that a test that depends on when it runs, or
+# on how much wall time passes, fails there. The interval timers (time.monotonic,
+# time.perf_counter) keep running: durations in logs and subprocess timeouts need them.
+FROZEN_AT = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--frozen-clock",
+        action="store_true",
+        help="freeze the wall clock (time.time, datetime.now) at 2026-01-01 for every test",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request, monkeypatch):
+    if not request.config.getoption("--frozen-clock"):
+        return
+    import datetime as dt
+    import time
+
+    class FrozenDatetime(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls.fromtimestamp(FROZEN_AT, tz)
+
+        @classmethod
+        def utcnow(cls):
+            return cls.fromtimestamp(FROZEN_AT, dt.UTC).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls):
+            return cls.fromtimestamp(FROZEN_AT)
+
+    monkeypatch.setattr(time, "time", lambda: FROZEN_AT)
+    monkeypatch.setattr(time, "time_ns", lambda: int(FROZEN_AT * 1e9))
+    monkeypatch.setattr(dt, "datetime", FrozenDatetime)
+    assert time.time() == FROZEN_AT and dt.datetime.now(dt.UTC).year == 2026
