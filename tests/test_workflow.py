@@ -223,10 +223,26 @@ def test_rule_aggregate_alone(smoke_run, tmp_path):
     tables = ("results/data", "results/runs", "results/gradstats", "results/bottleneck")
     copy_results(smoke_run, tmp_path, *tables)
     _single_rule(tmp_path, "aggregate", "results/tables/final.csv")
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "results/tables/final.csv"),
-        pd.read_csv(smoke_run / "results/tables/final.csv"),
-    )
+    final = pd.read_csv(tmp_path / "results/tables/final.csv")
+    pd.testing.assert_frame_equal(final, pd.read_csv(smoke_run / "results/tables/final.csv"))
+    # and against the runs' own files, read another way: the last epoch of each metrics.csv,
+    # averaged over seeds by hand; the losses' t intervals by scipy
+    import numpy as np
+    from scipy import stats as sps
+
+    for row in final.itertuples():
+        runs = sorted(
+            (tmp_path / "results/runs" / row.dataset).glob(f"{row.arch}-{row.depth}/seed*")
+        )
+        statuses = [json.loads((run / "summary.json").read_text())["status"] for run in runs]
+        assert row.n_runs == len(runs) > 1 and set(statuses) == {"completed"}
+        last = pd.DataFrame([pd.read_csv(run / "metrics.csv").iloc[-1] for run in runs])
+        for metric in ("train_err", "test_err", "train_loss", "test_loss"):
+            assert getattr(row, f"{metric}_mean") == pytest.approx(last[metric].mean(), rel=1e-9)
+        losses = last["test_loss"].to_numpy(float)
+        half = sps.t.ppf(0.975, len(losses) - 1) * losses.std(ddof=1) / np.sqrt(len(losses))
+        assert row.test_loss_lo == pytest.approx(losses.mean() - half, rel=1e-9)
+        assert row.test_loss_hi == pytest.approx(losses.mean() + half, rel=1e-9)
 
 
 @pytest.mark.pipeline
