@@ -594,6 +594,24 @@ def test_width_claims_on_trained_nets_use_the_inits_where_both_widths_converged(
     assert "0 init(s) converged at both width 2 (0 of 20) and width 32 (20 of 20)" in row["reason"]
 
 
+def test_a_width_sweep_net_that_diverged_adds_no_row_at_its_own_last_epoch():
+    # init 3 of width 2 diverged at epoch 6: its training error is recorded there, with no
+    # statistic; the rows at epoch 10 rest on the other inits, and epoch 6 has no row at all
+    trained = _sweep(0.5, 0.05, 2.0, 0.2, 10, lambda width, init: 0.01)
+    trained = trained[~((trained["width"] == 2) & (trained["init"] == 3))]
+    diverged = {"dataset": "digits", "arch": "plain", "depth": 56, "width": 2, "init": 3}
+    diverged.update(epoch=6, statistic="train_err", value=0.9)
+    sweep = pd.concat([_sweep(0.5, 0.05, 2.0, 0.2), trained, pd.DataFrame([diverged])])
+    claims = _verdicts(_grid(), width_sweep=sweep)
+    width_rows = claims[claims["claim_id"].isin(["W1", "W2"])]
+    assert sorted(set(width_rows["setting"])) == [
+        "plain-56, epoch 10",
+        "plain-56, initialisation",
+    ]
+    assert not width_rows["measure"].str.contains("nan").any()
+    assert _one(claims, "W1", "plain-56, epoch 10")["n"] == 19
+
+
 # -- collapse claims and checks -------------------------------------------------------------------
 def _blocks(recoverable_by_n, plain_by_n=None, spread=0.05):
     """blocks.csv rows: the original and pre-activation blocks keep ``recoverable_by_n``, the
@@ -626,6 +644,18 @@ def test_claim_1_and_3a_are_checks_that_can_fail():
     assert _collapse("1", _survival(0.25, 0.5)) == {SANITY_FAILED}  # lost at large n
     assert _collapse("3a", _survival(), _blocks({2: 1.0, 16: 1.0})) == {SANITY_PASSED}
     assert _collapse("3a", _survival(), _blocks({2: 0.5, 16: 1.0})) == {SANITY_FAILED}
+
+
+def test_check_1b_names_how_many_random_maps_it_rests_on_or_that_nobody_counted():
+    def measure(survival):
+        rows = collapse_rows(survival, None, RULES)
+        [row] = [r for r in rows if r.claim_id == "1b"]
+        return row.measure
+
+    counted = _survival().assign(n_matrices=200)
+    assert "over n = 2..30, 200 random maps a width (tolerance" in measure(counted)
+    old = measure(_survival())  # a table written before the maps were counted
+    assert "random maps (their number not recorded) a width" in old and "0 random" not in old
 
 
 def _block_verdicts(claim_id, blocks, setting):

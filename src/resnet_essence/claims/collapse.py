@@ -86,9 +86,14 @@ def _survival_rows(survival: pd.DataFrame, rules: Rules) -> list[Row]:
             measure = f"recoverable {_values_at(low)}; {_values_at(high)}"
             out.append(check_row("1", manifold, measure, gap, _loses_then_keeps(low, high, rules)))
         worst, passed = _law_gap(rows, rules)
-        n_matrices = int(rows["n_matrices"].iloc[0]) if "n_matrices" in rows else 0
+        # a survival table from before the maps were counted says so, not "0 maps"
+        maps = (
+            f"{int(rows['n_matrices'].iloc[0])} random maps"
+            if "n_matrices" in rows
+            else "random maps (their number not recorded)"
+        )
         measure = (
-            f"largest gap to the law over n = {m}..{top}, {n_matrices} random maps a width "
+            f"largest gap to the law over n = {m}..{top}, {maps} a width "
             f"(tolerance {rules.theory_tolerance:g}, or what the maps' sampling explains)"
         )
         out.append(check_row("1b", manifold, measure, worst, passed))

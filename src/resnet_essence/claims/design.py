@@ -75,6 +75,8 @@ def width_tests(sweep: pd.DataFrame | None, rules: Rules) -> list[Test]:
     tests = []
     for (arch, epoch), rows in sweep.groupby(["arch", "epoch"], sort=True):
         measured = rows[rows["statistic"] != "train_err"]
+        if measured.empty:  # a diverged net's last epoch: its error alone, no width measured
+            continue
         narrow, wide = measured["width"].min(), measured["width"].max()
         depth = int(rows["depth"].iloc[0])
         setting = f"{arch}-{depth}, " + ("initialisation" if epoch == 0 else f"epoch {epoch}")
