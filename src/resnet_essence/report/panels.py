@@ -70,39 +70,43 @@ def collapse_law(ax, survival: pd.DataFrame) -> None:
     ax.legend(frameon=False, loc="lower right", fontsize=5.5, handlelength=1.5, borderaxespad=0)
 
 
+def _recoverable_line(ax, rows: pd.DataFrame, style, label: str, **marker) -> None:
+    """One map's recoverable fraction against n, in its (label, colour, dashes, marker) style;
+    nothing where the run has no rows of it."""
+    _, color, dashes, shape = style
+    if len(rows):
+        rows = rows.sort_values("embed_dim")
+        ax.plot(
+            rows["embed_dim"],
+            rows["recoverable"],
+            color=color,
+            linestyle=dashes,
+            marker=shape,
+            linewidth=1,
+            label=label,
+            **marker,
+        )
+
+
 def survival_maps(ax, survival: pd.DataFrame, blocks: pd.DataFrame | None) -> None:
     """Every collapse map on the spiral: ReLU, linear, z + ReLU(z) and, on the lifted spiral,
     He et al.'s blocks (claims 1-3c)."""
     spiral = survival[(survival["bias_std"] == 0) & (survival["manifold"] == "spiral")]
-    for activation, (label, color, dashes, marker) in SURVIVAL_STYLES.items():
-        rows = spiral[spiral["activation"] == activation].sort_values("embed_dim")
-        if len(rows):
-            ax.plot(
-                rows["embed_dim"],
-                rows["recoverable"],
-                color=color,
-                linestyle=dashes,
-                marker=marker,
-                markersize=3 if activation != "linear" else 4.5,
-                markerfacecolor="none" if activation == "linear" else color,
-                linewidth=1,
-                label=label,
-            )
+    for activation, style in SURVIVAL_STYLES.items():
+        linear = activation == "linear"  # drawn open and larger: z + ReLU(z) lies on it
+        _recoverable_line(
+            ax,
+            spiral[spiral["activation"] == activation],
+            style,
+            style[0],
+            markersize=4.5 if linear else 3,
+            markerfacecolor="none" if linear else style[1],
+        )
     if blocks is not None and len(blocks):
         lifted = blocks[blocks["manifold"] == "spiral"]
-        for block, (label, color, dashes, marker) in BLOCK_STYLES.items():
-            rows = lifted[lifted["block"] == block].sort_values("embed_dim")
-            if len(rows):
-                ax.plot(
-                    rows["embed_dim"],
-                    rows["recoverable"],
-                    color=color,
-                    linestyle=dashes,
-                    marker=marker,
-                    markersize=2.5,
-                    linewidth=1,
-                    label=f"{label}, lifted",
-                )
+        for block, style in BLOCK_STYLES.items():
+            rows = lifted[lifted["block"] == block]
+            _recoverable_line(ax, rows, style, f"{style[0]}, lifted", markersize=2.5)
     ax.set_xlabel("embedding dimension n (spiral)")
     ax.set_ylabel("points recoverable")
     ax.set_ylim(-0.02, 1.06)
