@@ -190,14 +190,16 @@ def paired(
     both count). With ``n_trials`` the values are error rates: the variance of a difference is
     at least the binomial variance of both, and the interval stays in [-1, 1]; otherwise it is
     at least ``variance_floor``. Returns the estimate and the seeds used."""
-    joined = a.rename("a").to_frame().join(b.rename("b"), how="inner").astype(float)
-    joined = joined[np.isfinite(joined["a"]) & np.isfinite(joined["b"])]
+    seeds = a.index.intersection(b.index, sort=False)  # in a's order, as an inner join
+    va = np.asarray(a, dtype=float)[a.index.get_indexer(seeds)]
+    vb = np.asarray(b, dtype=float)[b.index.get_indexer(seeds)]
+    both = np.isfinite(va) & np.isfinite(vb)
+    va, vb = va[both], vb[both]
     floor = variance_floor
     if n_trials:
-        floor = binomial_variance(joined["a"], n_trials) + binomial_variance(joined["b"], n_trials)
+        floor = binomial_variance(va, n_trials) + binomial_variance(vb, n_trials)
     reach = (-1.0, 1.0) if n_trials else None
-    diffs = (joined["a"] - joined["b"]).to_numpy()
-    return one_sample(diffs, 0.0, floor, reach, level), joined.index.to_numpy()
+    return one_sample(va - vb, 0.0, floor, reach, level), seeds.to_numpy()[both]
 
 
 def mcnemar_exact(failed_a, failed_b) -> tuple[float, int, int]:

@@ -55,10 +55,8 @@ class Grid:
             (arch, depth): rows.set_index("seed").sort_index()
             for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=False)
         }
-        self._stats = {
-            key: rows.set_index("seed")["value"].astype(float)
-            for key, rows in net_runs.groupby(["arch", "depth", "statistic", "epoch"], sort=False)
-        }
+        self._stats = _by_snapshot(net_runs)
+        self._memo: dict[tuple[str, Net], pd.Series] = {}  # answers per net: a grid never changes
 
     @classmethod
     def of_runs(cls, runs: pd.DataFrame, rules: Rules) -> Grid:
@@ -76,8 +74,19 @@ class Grid:
         found = self._rows.get(net)
         return found if found is not None else self.runs.iloc[:0].set_index("seed")
 
+    def _remember(self, what: str, net: Net, compute) -> pd.Series:
+        """``compute(net)``, worked out once per net: the rules ask the same of a net for every
+        row it is in."""
+        key = (what, net)
+        if key not in self._memo:
+            self._memo[key] = compute(net)
+        return self._memo[key]
+
     def failed(self, net: Net) -> pd.Series:
         """Per seed: the run diverged or ends at failure_fraction of the chance error or above."""
+        return self._remember("failed", net, self._failed)
+
+    def _failed(self, net: Net) -> pd.Series:
         rows = self.rows(net)
         limit = self.rules.failure_fraction * self.chance
         return (rows["status"] != "completed") | (rows["train_err"] >= limit)
@@ -86,17 +95,26 @@ class Grid:
         """Per seed: the final weights' training error is at most report.converged_train_err,
         measured in eval mode without augmentation (train_err_eval); runs trained before that
         was measured are judged on the last epoch's running error, as they were published."""
+        return self._remember("converged", net, self._converged)
+
+    def _converged(self, net: Net) -> pd.Series:
         done = self.rows(net)["status"] == "completed"
         return done & (self.clean_error(net) <= self.rules.converged_train_err)
 
     def error(self, net: Net, column: str) -> pd.Series:
         """Final error per seed; a diverged run (non-finite weights) counts at chance."""
+        return self._remember(column, net, lambda net: self._error(net, column))
+
+    def _error(self, net: Net, column: str) -> pd.Series:
         rows = self.rows(net)
         return rows[column].where(rows["status"] == "completed", self.chance).astype(float)
 
     def clean_error(self, net: Net) -> pd.Series:
         """Final training error per seed in eval mode (train_err_eval) where the run measured
         it, else the last epoch's running error; a diverged run counts at chance."""
+        return self._remember("clean_error", net, self._clean_error)
+
+    def _clean_error(self, net: Net) -> pd.Series:
         rows = self.rows(net)
         error = self.error(net, "train_err")
         if "train_err_eval" in rows:
@@ -161,6 +179,19 @@ class Grid:
             f"judged on converged runs only (final training error <= "
             f"{self.rules.converged_train_err:g}): {len(seeds)} seed(s) have them ({states})"
         )
+
+
+def _by_snapshot(net_runs: pd.DataFrame) -> dict[tuple, pd.Series]:
+    """The network statistics as one Series of values by seed per (arch, depth, statistic,
+    epoch), in the order the rows come."""
+    if net_runs.empty:
+        return {}
+    seeds, values = net_runs["seed"].to_numpy(), net_runs["value"].to_numpy(dtype=float)
+    keys = ["arch", "depth", "statistic", "epoch"]
+    return {
+        key: pd.Series(values[at], index=pd.Index(seeds[at], name="seed"), name="value")
+        for key, at in net_runs.groupby(keys, sort=False).indices.items()
+    }
 
 
 def branch_units(grid: Grid, net: Net) -> float:
