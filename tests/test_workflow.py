@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from conftest import ROOT, copy_results, snakemake, write_config
 
 from resnet_essence.claims import CLAIMS, VERDICTS
@@ -185,6 +186,27 @@ def test_rule_train_alone(smoke_run, tmp_path):
     ours = pd.read_csv(tmp_path / RUN / "metrics.csv").drop(columns="seconds")
     theirs = pd.read_csv(smoke_run / RUN / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(ours, theirs)  # same config and seed, same numbers
+    # and against the job's own weights, counted another way: model.pt's net, built from the
+    # spec it carries, errs on the test split as metrics.csv and summary.json say
+    from resnet_essence.data import read_dataset
+    from resnet_essence.nets.resnet import build_model, spec_from_dict
+
+    saved = torch.load(tmp_path / RUN / "model.pt", map_location="cpu", weights_only=True)
+    model = build_model(spec_from_dict(saved["spec"]))
+    model.load_state_dict(saved["state_dict"])
+    model.eval()  # BatchNorm on its running statistics
+    data = read_dataset(tmp_path / "results/data/digits.npz", tmp_path / "results/data/digits.json")
+    train = torch.from_numpy(data.x_train).float() / 255.0  # the training set's statistics
+    mean = train.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+    std = train.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
+    x = (torch.from_numpy(data.x_test).float() / 255.0 - mean) / std
+    summary = json.loads((tmp_path / RUN / "summary.json").read_text())
+    assert len(x) <= summary["train"]["eval_batch_size"]  # one batch, as the trainer's
+    bf16 = summary["precision"] == "bf16"
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        wrong = int((model(x).argmax(1) != torch.from_numpy(data.y_test)).sum())
+    assert summary["final_test_err"] == pytest.approx(wrong / len(x), abs=1e-12)
+    assert ours["test_err"].iloc[-1] == summary["final_test_err"]
 
 
 @pytest.mark.pipeline
@@ -215,6 +237,41 @@ def test_rule_gradstats_alone(smoke_run, tmp_path):
         assert sorted(layers["epoch"].unique()) == [0, 2]
         assert (tmp_path / f"{stats}.probes.csv").exists()
         pd.testing.assert_frame_equal(layers, pd.read_csv(smoke_run / f"{stats}.csv"))
+        _recount_weight_gradients(tmp_path, seed, layers)
+
+
+def _recount_weight_gradients(workdir: Path, seed: int, layers: pd.DataFrame) -> None:
+    """Each conv and linear weight's gradient norm at epoch 0, counted by hand from
+    snapshots.pt: the mean cross-entropy of the first gradstats.batch_size test images
+    (normalised with the training set's statistics), BatchNorm on that batch, one backward
+    pass; the rule's table must say the same, layer by layer in depth order."""
+    from resnet_essence.data import read_dataset
+    from resnet_essence.nets.resnet import build_model, spec_from_dict
+
+    config = __import__("yaml").safe_load((workdir / "config.yaml").read_text())
+    run = workdir / RUN.replace("seed0", f"seed{seed}")
+    saved = torch.load(run / "snapshots.pt", map_location="cpu", weights_only=True)
+    model = build_model(spec_from_dict(saved["spec"]))
+    model.load_state_dict(saved["snapshots"][0])
+    model.train()
+    data = read_dataset(workdir / "results/data/digits.npz", workdir / "results/data/digits.json")
+    train = torch.from_numpy(data.x_train).float() / 255.0
+    mean = train.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+    std = train.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
+    n = config["gradstats"]["batch_size"]
+    x = (torch.from_numpy(data.x_test[:n]).float() / 255.0 - mean) / std
+    torch.nn.functional.cross_entropy(model(x), torch.from_numpy(data.y_test[:n])).backward()
+    expected = [
+        (name, float(module.weight.grad.norm()))
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Conv2d | torch.nn.Linear) and "shortcut" not in name
+    ]
+    rows = layers[(layers["epoch"] == 0) & (layers["kind"] == "weight")]
+    rows = rows.sort_values("layer_index")
+    assert list(rows["layer"]) == [name for name, _ in expected]
+    assert rows["weight_grad_norm"].to_numpy() == pytest.approx(
+        [norm for _, norm in expected], rel=1e-5
+    )
 
 
 @pytest.mark.pipeline
