@@ -1,4 +1,4 @@
-"""One run's snapshots measured: layer statistics and shattering (gradstats.py) and the mechanism
+"""One run's snapshots measured: layer statistics and shattering (layers.py) and the mechanism
 probes (probes.py), as rule gradstats writes them.
 
 Epoch 0 is always the He initialisation: a run that started from Fixup or SkipInit (whose

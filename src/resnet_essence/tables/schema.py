@@ -99,7 +99,8 @@ class Table:
         if missing or unknown:
             parts = [f"lacks the columns {missing}"] if missing else []
             parts += [f"has columns its contract does not name: {unknown}"] if unknown else []
-            raise ValueError(f"{source}: {'; '.join(parts)} (tables.py declares {self.path})")
+            where = f"tables/schema.py declares {self.path}"
+            raise ValueError(f"{source}: {'; '.join(parts)} ({where})")
         out = frame.copy()
         for column, kind in self.columns.items():
             out[column] = _typed(frame[column], kind, source, column)
