@@ -100,3 +100,46 @@ def test_an_interval_that_does_not_hold_its_estimate_is_named_with_its_file(tmp_
         f"{path}: row 2 (line 3): train_err_mean '0.2' lies outside its interval "
         "[train_err_lo '0.25', train_err_hi '0.3']"
     )
+
+
+def _results(folder, lr=0.1, seconds=1.0):
+    (folder / "runs/plain-8/seed0").mkdir(parents=True)
+    (folder / "tables").mkdir()
+    (folder / "logs").mkdir()
+    metrics = pd.DataFrame(
+        {"epoch": [1, 2], "lr": [lr, 0.05], "train_err": [0.5, float("nan")], "seconds": seconds}
+    )
+    metrics.to_csv(folder / "runs/plain-8/seed0/metrics.csv", index=False)
+    pd.DataFrame({"arch": ["plain"], "train_seconds": [seconds]}).to_csv(
+        folder / "tables/runs.csv", index=False
+    )
+    (folder / "logs/train.csv").write_text(f"t\n{seconds}\n")
+    return folder
+
+
+def test_two_results_folders_compare_cell_for_cell_without_their_timings(tmp_path, capsys):
+    from resnet_essence.tables.compare import compare, main
+
+    before = _results(tmp_path / "a")
+    after = _results(tmp_path / "b", seconds=9.0)  # only the clock differs (and the logs)
+    found = compare(before, after)
+    assert found.same and sorted(found.equal) == [
+        "runs/plain-8/seed0/metrics.csv",
+        "tables/runs.csv",
+    ]
+    assert main([str(before), str(after)]) == 0
+    assert "2 of 2 CSV files equal" in capsys.readouterr().out
+
+    moved = _results(tmp_path / "c", lr=0.2)
+    (moved / "tables/extra.csv").write_text("x\n1\n")
+    found = compare(before, moved)
+    assert found.differ == {"runs/plain-8/seed0/metrics.csv": ["lr"]}
+    assert found.only_in_one == ["tables/extra.csv"] and not found.same
+    assert main([str(before), str(moved)]) == 1
+    out = capsys.readouterr().out
+    assert "differs: runs/plain-8/seed0/metrics.csv: lr" in out
+    assert "only in one folder: tables/extra.csv" in out and "1 of 3 CSV files equal" in out
+    pd.DataFrame({"arch": ["plain", "plain"]}).to_csv(moved / "tables/runs.csv", index=False)
+    assert compare(before, moved).differ["tables/runs.csv"] == ["rows 1 and 2"]
+    with pytest.raises(SystemExit):
+        main([str(before), str(tmp_path / "nowhere")])
