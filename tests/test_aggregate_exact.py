@@ -397,3 +397,13 @@ def test_all_tables_wires_every_table_from_two_runs():
     # no bottleneck net trained: empty tables that still have their columns
     assert tables["bottleneck_runs"].empty and "variant" in tables["bottleneck_runs"]
     assert tables["bottleneck"].empty
+
+
+def test_the_switching_correlation_needs_three_layers_and_no_more():
+    """Spearman over three layers: switching 0.1, 0.2, 0.3 against loss changes ranked 3, 1, 2
+    gives 1 - 6 * (4 + 1 + 1) / (3 * 8) = -0.5; over two layers there is none."""
+    rows = [(i, "switching_fraction", s) for i, s in enumerate((0.1, 0.2, 0.3))]
+    rows += [(i, "delta_loss_linear_layer", d) for i, d in enumerate((0.3, 0.1, 0.2))]
+    layers = pd.DataFrame(rows, columns=["layer_index", "statistic", "value"])
+    assert agg._switching_correlation(layers) == pytest.approx(-0.5, abs=1e-12)
+    assert math.isnan(agg._switching_correlation(layers[layers["layer_index"] < 2]))

@@ -472,6 +472,16 @@ def test_lesions_compare_the_damage_on_the_same_blocks():
     assert _one(none, "L3", "depth 20, residual")["verdict"] == AGREES
 
 
+def test_the_lesion_rows_rest_on_the_seeds_where_both_nets_converged():
+    """L1 on final weights: seed 5 of plain-20 ends at 50% training error, so the residual net
+    is set against the plain one on the other five seeds only."""
+    collapse = {**_all("lesion_error_same_shape", "plain", 0.85)}
+    collapse.update(_all("lesion_error_same_shape", "residual", 0.05))
+    train = {("plain", 20): (0.005,) * 5 + (0.5,)}
+    row = _one(_verdicts(_grid(train=train, stats=collapse)), "L1", "depth 20, residual")
+    assert row["n"] == 5 and "; 5 of 6 seed pairs" in row["measure"]
+
+
 def test_switching_correlation_per_site_both_ways():
     for value, expected in ((0.8, SUPPORTED), (-0.8, CONTRADICTED), (0.0, NEGLIGIBLE)):
         archs = ("plain", "residual")

@@ -187,3 +187,59 @@ def test_intervention_rows_of_a_later_dataset_are_made_after_one_without_interve
     tests = intervention_tests(runs, epochs, net, RULES)
     assert tests and all(t.setting.startswith("digits, depth ") for t in tests)
     assert {t.claim_id for t in tests} >= {"Z1", "Z2", "Z3", "Z4"}
+
+
+def test_a_block_that_keeps_what_the_plain_layer_keeps_on_every_map_has_no_interval():
+    """3b/3c where block and plain layer recover the same on every map (no spread of the paired
+    difference): the row has its effect, 0, but no standard error and no interval, and is
+    inconclusive for want of spread, not decided."""
+    from test_claims import _blocks
+
+    from resnet_essence.claims.collapse import TRUNK_MIN, collapse_tests
+
+    tests = collapse_tests(_blocks({2: 0.5, TRUNK_MIN: 0.75}, spread=0.0))
+    assert len(tests) == 4  # 3b and 3c, narrow and wide
+    for test in tests:
+        assert test.estimate.effect == 0.0 and test.estimate.n == 200
+        assert math.isnan(test.estimate.se) and math.isnan(test.estimate.lo)
+        assert not test.estimate.decidable
+    rows = decision.decide(tests, RULES)
+    assert {r.verdict for r in rows} == {INCONCLUSIVE}
+    assert {r.reason for r in rows} == {"no spread over seeds: nothing to decide from"}
+
+
+def test_a_diverged_bottleneck_net_counts_at_chance_error():
+    """B1 pairs seed by seed; a ReLU-bottleneck run that diverged (its final weights not finite,
+    its test error not measured) counts at chance, 0.9 for ten classes, and stays in the
+    pairing."""
+    from resnet_essence.claims.design import bottleneck_tests
+
+    rows = []
+    for seed, (linear, relu) in enumerate([(0.05, 0.10), (0.06, 0.12), (0.04, math.nan)]):
+        for variant, err in (("linear", linear), ("relu", relu)):
+            status = "diverged" if math.isnan(err) else "completed"
+            rows.append(
+                {"variant": variant, "width": 4, "seed": seed, "status": status, "test_err": err}
+            )
+    runs = pd.DataFrame(rows).assign(dataset="digits", n_test=360, num_classes=10)
+    [b1] = [t for t in bottleneck_tests(runs, RULES) if t.claim_id == "B1"]
+    assert b1.estimate.n == 3 and b1.seeds == (0, 1, 2)
+    assert b1.estimate.effect == pytest.approx(((0.05 - 0.10) + (0.06 - 0.12) + (0.04 - 0.9)) / 3)
+
+
+def test_a_rank_row_counts_every_seed_whose_nets_all_tie():
+    """I1-I3's Spearman rows leave out a seed whose nets all give the same value, and say how
+    many they left out: here two of five."""
+    from resnet_essence.claims.interventions import _rank_test
+
+    nets = {0.0: ("residual-a0", 26), 0.5: ("residual-a0.5", 26), 1.0: ("residual", 26)}
+    by_seed = {0: (0.1, 0.2, 0.3), 1: (0.2, 0.2, 0.2), 2: (0.3, 0.1, 0.2), 3: (0.4, 0.4, 0.4)}
+    by_seed[4] = (0.1, 0.3, 0.2)
+    values = {
+        alpha: pd.Series({seed: v[i] for seed, v in by_seed.items()})
+        for i, alpha in enumerate(nets)
+    }
+    test = _rank_test("I1", "depth 26", "training error", nets, values)
+    assert "; 3 seeds (2 with every net equal, left out)" in test.measure
+    assert test.estimate.n == 3 and test.seeds == (0, 1, 2, 3, 4)
+    assert test.estimate.effect == pytest.approx((1.0 - 0.5 + 0.5) / 3)

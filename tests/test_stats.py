@@ -219,3 +219,15 @@ def test_the_remembered_detectable_effect_is_the_one_computed_afresh():
     assert t_critical(0.05, 7) == pytest.approx(float(scipy.stats.t.ppf(0.975, 7)), rel=1e-12)
     # at the effect found, the power reaches 80%, and just below it falls short
     assert paired_power(first, 8, 0.05 / 12) >= 0.8 > paired_power(first * 0.999, 8, 0.05 / 12)
+
+
+def test_paired_takes_numbers_of_any_dtype_as_floats():
+    """Seeds' values as integers, or as Python objects (a column read with a stray text cell
+    before it was cleaned), pair as the same floats."""
+    a = pd.Series([1, 2, 4], index=[0, 1, 2])
+    b = pd.Series([0.5, 1.0, 2.0], index=[0, 1, 2])
+    floats, _ = paired(a.astype(float), b)
+    as_ints, _ = paired(a, b)
+    as_objects, seeds = paired(a.astype(object), b.astype(object))
+    assert as_ints == floats and as_objects == floats and list(seeds) == [0, 1, 2]
+    assert floats.effect == pytest.approx((0.5 + 1.0 + 2.0) / 3)
