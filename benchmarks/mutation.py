@@ -638,6 +638,19 @@ def survivors_header(result: dict) -> list[str]:
     ]
 
 
+def run_failure(rc: int, tail: str, commit: str) -> str:
+    """What to say when ``mutmut run`` fails, with the end of its log; where it could not
+    record which test calls what, the tests failed on the unmutated source."""
+    message = f"mutmut run failed (exit {rc}):\n{tail}"
+    if "failed to collect stats" in tail:
+        message += (
+            f"\nThe selected tests do not all pass on the unmutated source of {commit}: run them"
+            " there first (with --commit, the working tree's tests may need newer code than the"
+            " commit's; --tests-from head takes the commit's own)."
+        )
+    return message
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.rescore:
@@ -692,7 +705,7 @@ def main(argv: list[str] | None = None) -> dict:
         ]
         if run["rc"] != 0 and not cut:
             tail = (work / "mutmut.log").read_text(errors="replace")[-4000:]
-            raise SystemExit(f"mutmut run failed (exit {run['rc']}):\n{tail}")
+            raise SystemExit(run_failure(run["rc"], tail, commit[:7]))
 
         not_killed = [r for r in results if r["status"] in NOT_DETECTED]
         wanted = {r["name"]: r["file"] for r in not_killed}

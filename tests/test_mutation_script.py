@@ -168,3 +168,12 @@ def test_rescoring_counts_the_verdicts_written_by_hand(mutation):
     score = next(line for line in rewritten.splitlines() if line.startswith("# Score:"))
     assert "75.0% of 4 checked" in score and "100.0% without the equivalent ones" in score
     assert rewritten.endswith(text[text.index("\n=== ") :])
+
+
+def test_a_run_whose_tests_fail_unmutated_says_so_and_how_to_go_on(mutation):
+    said = mutation.run_failure(1, "...\nfailed to collect stats. runner returned 1\n", "0fc350f")
+    assert said.startswith("mutmut run failed (exit 1):")
+    assert "do not all pass on the unmutated source of 0fc350f" in said
+    assert "--tests-from head" in said
+    other = mutation.run_failure(2, "Traceback ...", "0fc350f")
+    assert "unmutated" not in other and other.endswith("Traceback ...")
