@@ -24,7 +24,7 @@ TINY += ["--repeats", "2", "--images", "64", "--batch-size", "16", "--threads", 
 def bench():
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        names = ("bench_train", "bench_trace", "bench_pack", "bench_runs")
+        names = ("bench_train", "bench_trace", "bench_pack", "bench_runs", "bench_tests")
         yield {name: importlib.import_module(name) for name in names}
     finally:
         sys.path.remove(str(BENCHMARKS))
@@ -132,3 +132,22 @@ def test_bench_runs_sets_two_runs_side_by_side(bench, tmp_path, capsys):
     assert alone["run"]["busy_wall_s"] == pytest.approx(10.0)
     assert alone["run"]["stages_s"] == {"train": 10.0}
     assert json.loads((tmp_path / "a.json").read_text()) == alone
+
+
+def test_bench_tests_times_a_selection_of_tests_against_the_goal(bench, tmp_path, capsys):
+    out = tmp_path / "tests.json"
+    select = ["tests/test_clock.py", "-k", "wall_clock"]
+    result = bench["bench_tests"].main(["--repeats", "2", "--out", str(out), "--", *select])
+    assert len(result["runs"]) == 2 and result["select"] == select
+    for run in result["runs"]:
+        assert run["passed"] >= 1 and _positive(run["wall_s"]) and run["wall_s"] >= run["pytest_s"]
+    assert result["median_wall_s"] == pytest.approx(
+        sum(r["wall_s"] for r in result["runs"]) / 2
+    )  # the median of two
+    assert result["within_goal"] is (result["median_wall_s"] < 120.0)
+    assert json.loads(out.read_text()) == result
+    assert "median" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="pytest failed"):  # a selection that does not pass
+        bench["bench_tests"].main(["--", "tests/no_such_file.py"])
+    with pytest.raises(SystemExit):
+        bench["bench_tests"].main(["--repeats", "0"])
