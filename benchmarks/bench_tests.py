@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> dict:
         runs.append(run_once(args.select, args.frozen_clock))
         print(f"run {k + 1}/{args.repeats}: {runs[-1]['wall_s']:.1f} s ({runs[-1]['summary']})")
     median = statistics.median(r["wall_s"] for r in runs)
+    given = sys.argv[1:] if argv is None else argv
     result = {
         "benchmark": "tests",
+        "command": " ".join(["python", "benchmarks/bench_tests.py", *given]),
         "select": args.select,
         "frozen_clock": args.frozen_clock,
         "runs": runs,

@@ -139,6 +139,9 @@ def test_bench_tests_times_a_selection_of_tests_against_the_goal(bench, tmp_path
     select = ["tests/test_clock.py", "-k", "wall_clock"]
     result = bench["bench_tests"].main(["--repeats", "2", "--out", str(out), "--", *select])
     assert len(result["runs"]) == 2 and result["select"] == select
+    assert result["command"].endswith(
+        "bench_tests.py --repeats 2 --out " + f"{out} -- {' '.join(select)}"
+    )
     for run in result["runs"]:
         assert run["passed"] >= 1 and _positive(run["wall_s"]) and run["wall_s"] >= run["pytest_s"]
     assert result["median_wall_s"] == pytest.approx(
