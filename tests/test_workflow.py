@@ -188,18 +188,9 @@ def test_rule_train_alone(smoke_run, tmp_path):
     pd.testing.assert_frame_equal(ours, theirs)  # same config and seed, same numbers
     # and against the job's own weights, counted another way: model.pt's net, built from the
     # spec it carries, errs on the test split as metrics.csv and summary.json say
-    from resnet_essence.data import read_dataset
-    from resnet_essence.nets.resnet import build_model, spec_from_dict
-
     saved = torch.load(tmp_path / RUN / "model.pt", map_location="cpu", weights_only=True)
-    model = build_model(spec_from_dict(saved["spec"]))
-    model.load_state_dict(saved["state_dict"])
-    model.eval()  # BatchNorm on its running statistics
-    data = read_dataset(tmp_path / "results/data/digits.npz", tmp_path / "results/data/digits.json")
-    train = torch.from_numpy(data.x_train).float() / 255.0  # the training set's statistics
-    mean = train.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
-    std = train.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
-    x = (torch.from_numpy(data.x_test).float() / 255.0 - mean) / std
+    model = _saved_net(saved, saved["state_dict"]).eval()  # BatchNorm on its running statistics
+    data, x = _test_images(tmp_path)
     summary = json.loads((tmp_path / RUN / "summary.json").read_text())
     assert len(x) <= summary["train"]["eval_batch_size"]  # one batch, as the trainer's
     bf16 = summary["precision"] == "bf16"
@@ -240,27 +231,38 @@ def test_rule_gradstats_alone(smoke_run, tmp_path):
         _recount_weight_gradients(tmp_path, seed, layers)
 
 
+def _saved_net(saved: dict, weights: dict) -> torch.nn.Module:
+    """The net of a run's saved file (model.pt, snapshots.pt), built from the spec it carries."""
+    from resnet_essence.nets.resnet import build_model, spec_from_dict
+
+    model = build_model(spec_from_dict(saved["spec"]))
+    model.load_state_dict(weights)
+    return model
+
+
+def _test_images(workdir: Path):
+    """(the dataset, its test images normalised by hand with the training set's statistics)."""
+    from resnet_essence.data import read_dataset
+
+    data = read_dataset(workdir / "results/data/digits.npz", workdir / "results/data/digits.json")
+    train = torch.from_numpy(data.x_train).float() / 255.0
+    mean = train.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+    std = train.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
+    return data, (torch.from_numpy(data.x_test).float() / 255.0 - mean) / std
+
+
 def _recount_weight_gradients(workdir: Path, seed: int, layers: pd.DataFrame) -> None:
     """Each conv and linear weight's gradient norm at epoch 0, counted by hand from
     snapshots.pt: the mean cross-entropy of the first gradstats.batch_size test images
     (normalised with the training set's statistics), BatchNorm on that batch, one backward
     pass; the rule's table must say the same, layer by layer in depth order."""
-    from resnet_essence.data import read_dataset
-    from resnet_essence.nets.resnet import build_model, spec_from_dict
-
     config = __import__("yaml").safe_load((workdir / "config.yaml").read_text())
     run = workdir / RUN.replace("seed0", f"seed{seed}")
     saved = torch.load(run / "snapshots.pt", map_location="cpu", weights_only=True)
-    model = build_model(spec_from_dict(saved["spec"]))
-    model.load_state_dict(saved["snapshots"][0])
-    model.train()
-    data = read_dataset(workdir / "results/data/digits.npz", workdir / "results/data/digits.json")
-    train = torch.from_numpy(data.x_train).float() / 255.0
-    mean = train.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
-    std = train.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
+    model = _saved_net(saved, saved["snapshots"][0]).train()
+    data, x = _test_images(workdir)
     n = config["gradstats"]["batch_size"]
-    x = (torch.from_numpy(data.x_test[:n]).float() / 255.0 - mean) / std
-    torch.nn.functional.cross_entropy(model(x), torch.from_numpy(data.y_test[:n])).backward()
+    torch.nn.functional.cross_entropy(model(x[:n]), torch.from_numpy(data.y_test[:n])).backward()
     expected = [
         (name, float(module.weight.grad.norm()))
         for name, module in model.named_modules()

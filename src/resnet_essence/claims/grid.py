@@ -12,6 +12,7 @@ the epochs a run takes to reach a training error. The rows built from them (``Te
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,6 +31,20 @@ _NO_NET_RUNS = pd.DataFrame(columns=["arch", "depth", "seed", "statistic", "epoc
 def net_name(net: Net) -> str:
     """A net as the rows name it: plain-20."""
     return f"{net[0]}-{net[1]}"
+
+
+def _per_net(method):
+    """A Grid method of one net (and its other arguments) worked out once per grid: the rules
+    ask the same of a net for every row it is in, and a grid never changes."""
+
+    @functools.wraps(method)
+    def remembered(self, net: Net, *args) -> pd.Series:
+        key = (method.__name__, net, *args)
+        if key not in self._memo:
+            self._memo[key] = method(self, net, *args)
+        return self._memo[key]
+
+    return remembered
 
 
 class Grid:
@@ -56,7 +71,7 @@ class Grid:
             for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=False)
         }
         self._stats = _by_snapshot(net_runs)
-        self._memo: dict[tuple[str, Net], pd.Series] = {}  # answers per net: a grid never changes
+        self._memo: dict[tuple, pd.Series] = {}  # what _per_net methods worked out
 
     @classmethod
     def of_runs(cls, runs: pd.DataFrame, rules: Rules) -> Grid:
@@ -74,47 +89,31 @@ class Grid:
         found = self._rows.get(net)
         return found if found is not None else self.runs.iloc[:0].set_index("seed")
 
-    def _remember(self, what: str, net: Net, compute) -> pd.Series:
-        """``compute(net)``, worked out once per net: the rules ask the same of a net for every
-        row it is in."""
-        key = (what, net)
-        if key not in self._memo:
-            self._memo[key] = compute(net)
-        return self._memo[key]
-
+    @_per_net
     def failed(self, net: Net) -> pd.Series:
         """Per seed: the run diverged or ends at failure_fraction of the chance error or above."""
-        return self._remember("failed", net, self._failed)
-
-    def _failed(self, net: Net) -> pd.Series:
         rows = self.rows(net)
         limit = self.rules.failure_fraction * self.chance
         return (rows["status"] != "completed") | (rows["train_err"] >= limit)
 
+    @_per_net
     def converged(self, net: Net) -> pd.Series:
         """Per seed: the final weights' training error is at most report.converged_train_err,
         measured in eval mode without augmentation (train_err_eval); runs trained before that
         was measured are judged on the last epoch's running error, as they were published."""
-        return self._remember("converged", net, self._converged)
-
-    def _converged(self, net: Net) -> pd.Series:
         done = self.rows(net)["status"] == "completed"
         return done & (self.clean_error(net) <= self.rules.converged_train_err)
 
+    @_per_net
     def error(self, net: Net, column: str) -> pd.Series:
         """Final error per seed; a diverged run (non-finite weights) counts at chance."""
-        return self._remember(column, net, lambda net: self._error(net, column))
-
-    def _error(self, net: Net, column: str) -> pd.Series:
         rows = self.rows(net)
         return rows[column].where(rows["status"] == "completed", self.chance).astype(float)
 
+    @_per_net
     def clean_error(self, net: Net) -> pd.Series:
         """Final training error per seed in eval mode (train_err_eval) where the run measured
         it, else the last epoch's running error; a diverged run counts at chance."""
-        return self._remember("clean_error", net, self._clean_error)
-
-    def _clean_error(self, net: Net) -> pd.Series:
         rows = self.rows(net)
         error = self.error(net, "train_err")
         if "train_err_eval" in rows:
